@@ -1,0 +1,42 @@
+/**
+ * The base test for every e2e spec: fails on any page error or unhandled rejection (reliability item 16),
+ * and keeps console errors for the failure report.
+ */
+import { test as base, expect, type Page } from '@playwright/test';
+
+export interface PageProblems {
+  readonly errors: string[];
+  readonly console: string[];
+}
+
+export const test = base.extend<{ problems: PageProblems }>({
+  problems: async ({ page }, use) => {
+    const problems: PageProblems = { errors: [], console: [] };
+    page.on('pageerror', (e) => problems.errors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.console.push(m.text());
+    });
+    await page.addInitScript(() => {
+      window.addEventListener('unhandledrejection', (ev) => {
+        const r: unknown = ev.reason;
+        // Surfaced as a page error so the fixture catches it even if a library swallows the event.
+        console.error(`unhandledrejection: ${r instanceof Error ? r.message : String(r)}`);
+        (window as unknown as { __unhandled?: string[] }).__unhandled ??= [];
+        (window as unknown as { __unhandled: string[] }).__unhandled.push(
+          r instanceof Error ? r.message : String(r),
+        );
+      });
+    });
+    await use(problems);
+    const unhandled = await page
+      .evaluate(() => (window as unknown as { __unhandled?: string[] }).__unhandled ?? [])
+      .catch(() => [] as string[]);
+    expect(
+      [...problems.errors, ...unhandled.map((u) => `unhandledrejection: ${u}`)],
+      'page errors during the test',
+    ).toEqual([]);
+  },
+});
+
+export { expect };
+export type { Page };

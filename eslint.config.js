@@ -1,0 +1,230 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+import reactHooks from 'eslint-plugin-react-hooks';
+import globals from 'globals';
+
+/** Messages say why, so that whoever trips a rule learns the architecture from it. */
+const ORT = {
+  group: ['onnxruntime-web', 'onnxruntime-web/*', 'onnxruntime-node', 'onnxruntime-common'],
+  message:
+    'Only src/runtime/ may import ONNX Runtime: one owner keeps wasm paths, threads, providers and session lifetimes in one place (see docs/architecture.md).',
+};
+const CORNERSTONE = {
+  group: ['@cornerstonejs/*', 'dicom-image-loader'],
+  message:
+    'Only src/viewer/ may import Cornerstone3D: rendering state stays behind the viewer controller so React and the core never hold viewports (see docs/architecture.md).',
+};
+const PLOTLY = {
+  group: ['plotly.js*'],
+  message: 'Only src/ui/charts may import plotly: it is large and must stay lazy-loaded.',
+};
+const layer = (names, why) => ({
+  group: names.flatMap((n) => [`**/${n}`, `**/${n}/**`]),
+  message: why,
+});
+
+export default tseslint.config(
+  {
+    ignores: [
+      'dist',
+      'node_modules',
+      'test-results',
+      'playwright-report',
+      'e2e/.generated',
+      'bench/results',
+      'public',
+      '.scratch',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.browser, ...globals.node },
+    },
+    plugins: { 'import-x': importX, 'react-hooks': reactHooks },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/ban-ts-comment': [
+        'error',
+        { 'ts-ignore': true, 'ts-expect-error': 'allow-with-description' },
+      ],
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      '@typescript-eslint/method-signature-style': ['error', 'property'],
+      'no-restricted-imports': ['error', { patterns: [ORT, CORNERSTONE, PLOTLY] }],
+    },
+  },
+  {
+    files: ['src/**/*.tsx', 'src/ui/**', 'src/state/**', 'src/app/**'],
+    rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'error',
+    },
+  },
+  {
+    files: ['src/runtime/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            CORNERSTONE,
+            PLOTLY,
+            layer(
+              ['viewer', 'batch', 'state', 'ui', 'app'],
+              'runtime/ depends on core/ only: the worker must not pull in UI or state.',
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/viewer/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ORT,
+            PLOTLY,
+            layer(
+              ['runtime', 'batch', 'state', 'ui', 'app'],
+              'viewer/ depends on core/ only: it is an imperative controller that emits events.',
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/batch/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ORT,
+            CORNERSTONE,
+            PLOTLY,
+            layer(
+              ['viewer', 'state', 'ui', 'app'],
+              'batch/ depends on core/ and talks to inference through an injected interface.',
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/state/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ORT,
+            CORNERSTONE,
+            PLOTLY,
+            layer(
+              ['ui', 'app'],
+              'state/ holds serializable data; it never depends on components or the composition root.',
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/ui/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ORT,
+            CORNERSTONE,
+            layer(
+              ['app'],
+              'ui/ receives engines from app/ by injection; it never imports the composition root.',
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/ui/charts/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [ORT, CORNERSTONE, layer(['app'], 'ui/ never imports the composition root.')] },
+      ],
+    },
+  },
+  {
+    files: ['src/core/**'],
+    ignores: ['src/core/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'react',
+              message: 'core/ is pure TypeScript: it runs in the worker, on the main thread and in Node.',
+            },
+            { name: 'zustand', message: 'core/ is pure TypeScript: state lives in src/state/.' },
+          ],
+          patterns: [
+            ORT,
+            CORNERSTONE,
+            PLOTLY,
+            {
+              group: ['node:*', 'fs', 'path', 'os'],
+              message: 'core/ is pure: it must run in a browser worker too, so no Node built-ins.',
+            },
+            layer(
+              ['runtime', 'viewer', 'batch', 'state', 'ui', 'app'],
+              'core/ is the bottom layer: nothing in it may depend on a layer above.',
+            ),
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'window', message: 'core/ is pure: no DOM.' },
+        { name: 'document', message: 'core/ is pure: no DOM.' },
+        { name: 'navigator', message: 'core/ is pure: capability probes live in src/runtime/.' },
+        { name: 'localStorage', message: 'core/ is pure: persistence lives in src/state/ or src/batch/.' },
+        { name: 'fetch', message: 'core/ is pure: network access lives in src/runtime/.' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'Use the seeded PRNG in core/prompts/rng: results must be reproducible.',
+        },
+      ],
+    },
+  },
+  {
+    // Tests index into arrays they just built; a failed `!` shows up as a failing assertion anyway.
+    files: ['**/*.test.ts', 'e2e/**', 'bench/**'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+);

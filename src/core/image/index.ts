@@ -1,0 +1,4 @@
+export * from './types';
+export * from './intensity';
+export * from './volume';
+export * from './morphology';

@@ -1,0 +1,4 @@
+export * from './contracts';
+export * from './adapters';
+export * from './selection';
+export * from './resample';

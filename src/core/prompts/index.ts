@@ -1,0 +1,4 @@
+export * from './rng';
+export * from './types';
+export * from './generators';
+export * from './protocol';

@@ -1,0 +1,283 @@
+import * as ort from 'onnxruntime-web';
+import { AppError, toAppError } from '../core/errors';
+import type { ModelFrame } from '../core/geometry';
+import type { Rgb8Image } from '../core/image/types';
+import {
+  CONTRACTS,
+  decodeOutputs,
+  decoderCalls,
+  detectPart,
+  encoderFeeds,
+  pairParts,
+  type ContractId,
+  type DecodedSet,
+  type DetectedPart,
+} from '../core/models';
+import type { PromptSet } from '../core/prompts/types';
+import { elementCount } from '../core/tensor';
+import { downloadAll, inputSpecs, toOrt, validateFeeds, type InputSpec } from './tensors';
+
+export type Provider = 'wasm' | 'webgpu';
+
+export interface PipelineOptions {
+  readonly provider?: Provider;
+  /** Keep encoder outputs on the GPU for the decoder (WebGPU only). */
+  readonly embeddingsOnGpu?: boolean;
+  readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+/** Encoder outputs for one slice, kept as runtime tensors (possibly GPU-resident). */
+export interface Embedding {
+  readonly contract: ContractId;
+  readonly frame: ModelFrame;
+  readonly tensors: Readonly<Record<string, ort.Tensor>>;
+  readonly bytes: number;
+  readonly onGpu: boolean;
+}
+
+export interface EncodeResult {
+  readonly embedding: Embedding;
+  readonly encodeMs: number;
+}
+
+export interface DecodeResult {
+  readonly sets: DecodedSet[];
+  readonly decodeMs: number;
+  readonly calls: number;
+}
+
+export type ModelSource =
+  | Uint8Array
+  | ArrayBuffer
+  | {
+      readonly bytes: Uint8Array;
+      readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array }[];
+    };
+
+function sessionOptions(
+  opts: PipelineOptions,
+  gpuOutputs: readonly string[] | null,
+): ort.InferenceSession.SessionOptions {
+  const provider = opts.provider ?? 'wasm';
+  return {
+    executionProviders: [provider],
+    graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
+    // ORT's native warnings go to console.error otherwise (stack-notes.md).
+    logSeverityLevel: 3,
+    ...(gpuOutputs && provider === 'webgpu'
+      ? { preferredOutputLocation: Object.fromEntries(gpuOutputs.map((n) => [n, 'gpu-buffer' as const])) }
+      : {}),
+  };
+}
+
+async function createSession(
+  src: ModelSource,
+  options: ort.InferenceSession.SessionOptions,
+  what: string,
+): Promise<ort.InferenceSession> {
+  try {
+    if (src instanceof Uint8Array) return await ort.InferenceSession.create(src, options);
+    if (src instanceof ArrayBuffer) return await ort.InferenceSession.create(new Uint8Array(src), options);
+    return await ort.InferenceSession.create(src.bytes, {
+      ...options,
+      ...(src.externalData
+        ? { externalData: src.externalData.map((e) => ({ path: e.path, data: e.data })) }
+        : {}),
+    });
+  } catch (e) {
+    const err = toAppError(e, 'model-integrity', `Could not load the ${what}`);
+    if (err.code === 'model-integrity') {
+      throw new AppError(
+        'model-integrity',
+        `The ${what} is not a loadable ONNX model (${err.detail ?? err.message}). Re-download it or pick another file.`,
+        {
+          cause: e,
+          detail: err.detail ?? err.message,
+        },
+      );
+    }
+    throw err;
+  }
+}
+
+function signature(s: ort.InferenceSession): {
+  inputs: string[];
+  outputs: string[];
+  inputRanks: Record<string, number>;
+} {
+  const inputRanks: Record<string, number> = {};
+  for (const m of s.inputMetadata) if (m.isTensor && m.shape.length) inputRanks[m.name] = m.shape.length;
+  return { inputs: [...s.inputNames], outputs: [...s.outputNames], inputRanks };
+}
+
+/**
+ * One SAM-family model (encoder + decoder) on onnxruntime. The contract is detected from the graphs'
+ * input/output names; preprocessing, feeds and output decoding come from core/models.
+ * Runs are serialized per session: ORT web refuses concurrent runs on one session.
+ */
+export class SamPipeline {
+  private encoderChain: Promise<unknown> = Promise.resolve();
+  private decoderChain: Promise<unknown> = Promise.resolve();
+  private released = false;
+  readonly encoderInputs: readonly InputSpec[];
+  readonly decoderInputs: readonly InputSpec[];
+
+  private constructor(
+    readonly contract: ContractId,
+    readonly encoderPart: DetectedPart,
+    private readonly encoder: ort.InferenceSession,
+    private readonly decoder: ort.InferenceSession,
+    readonly provider: Provider,
+    readonly createMs: number,
+  ) {
+    this.encoderInputs = inputSpecs(encoder);
+    this.decoderInputs = inputSpecs(decoder);
+  }
+
+  static async create(
+    encoderSrc: ModelSource,
+    decoderSrc: ModelSource,
+    opts: PipelineOptions = {},
+  ): Promise<SamPipeline> {
+    const t0 = performance.now();
+    const provider = opts.provider ?? 'wasm';
+    // Peek at the encoder's outputs to know which to keep on the GPU: create, detect, then decide.
+    const encoder = await createSession(encoderSrc, sessionOptions(opts, null), 'encoder');
+    let decoder: ort.InferenceSession;
+    try {
+      decoder = await createSession(decoderSrc, sessionOptions(opts, null), 'decoder');
+    } catch (e) {
+      await encoder.release();
+      throw e;
+    }
+    try {
+      const enc = detectPart(signature(encoder));
+      const dec = detectPart(signature(decoder));
+      const pair = pairParts(enc, dec);
+      let encSession = encoder;
+      if (opts.embeddingsOnGpu && provider === 'webgpu') {
+        // Recreate the encoder with its outputs left in GPU buffers for the decoder.
+        await encoder.release();
+        encSession = await createSession(
+          encoderSrc,
+          sessionOptions(opts, CONTRACTS[pair.contract].embeddingNames),
+          'encoder',
+        );
+      }
+      return new SamPipeline(
+        pair.contract,
+        pair.encoder,
+        encSession,
+        decoder,
+        provider,
+        performance.now() - t0,
+      );
+    } catch (e) {
+      await encoder.release().catch(() => undefined);
+      await decoder.release().catch(() => undefined);
+      throw toAppError(e, 'model-contract');
+    }
+  }
+
+  private serial<T>(which: 'encoder' | 'decoder', fn: () => Promise<T>): Promise<T> {
+    const chain = which === 'encoder' ? this.encoderChain : this.decoderChain;
+    const next = chain.then(fn, fn);
+    const settled = next.catch(() => undefined);
+    if (which === 'encoder') this.encoderChain = settled;
+    else this.decoderChain = settled;
+    return next;
+  }
+
+  private assertLive(): void {
+    if (this.released) throw new AppError('cancelled', 'This model was closed.', { subject: 'session' });
+  }
+
+  encode(rgb: Rgb8Image): Promise<EncodeResult> {
+    return this.serial('encoder', async () => {
+      this.assertLive();
+      const spec = this.encoderInputs[0];
+      const inputType = spec?.type === 'float16' ? 'float16' : 'float32';
+      const { feeds, frame } = encoderFeeds(this.contract, rgb, {
+        preprocessInGraph: this.encoderPart.preprocessInGraph === true,
+        inputType,
+      });
+      validateFeeds(this.encoderInputs, feeds);
+      const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
+      const t0 = performance.now();
+      const out = await this.encoder.run(ortFeeds);
+      const encodeMs = performance.now() - t0;
+      const tensors: Record<string, ort.Tensor> = {};
+      let bytes = 0;
+      let onGpu = false;
+      for (const name of CONTRACTS[this.contract].embeddingNames) {
+        const t = out[name];
+        if (!t)
+          throw new AppError('tensor-mismatch', `The encoder returned no '${name}'.`, { subject: name });
+        tensors[name] = t;
+        bytes += elementCount(t.dims) * (t.type === 'float16' ? 2 : 4);
+        onGpu ||= t.location === 'gpu-buffer';
+      }
+      // Outputs the decoder does not need are freed at once.
+      for (const [k, v] of Object.entries(out)) if (!(k in tensors)) v.dispose();
+      return { embedding: { contract: this.contract, frame, tensors, bytes, onGpu }, encodeMs };
+    });
+  }
+
+  decode(
+    embedding: Embedding,
+    prompts: readonly PromptSet[],
+    maskInputs?: readonly (Float32Array | undefined)[],
+  ): Promise<DecodeResult> {
+    return this.serial('decoder', async () => {
+      this.assertLive();
+      if (embedding.contract !== this.contract) {
+        throw new AppError(
+          'invalid-argument',
+          `Embedding from ${embedding.contract} given to a ${this.contract} decoder.`,
+          { subject: 'embedding' },
+        );
+      }
+      const calls = decoderCalls(
+        this.contract,
+        { prompts, frame: embedding.frame, ...(maskInputs ? { maskInputs } : {}) },
+        this.decoder.inputNames,
+      );
+      const sets: DecodedSet[] = new Array<DecodedSet>(prompts.length);
+      let decodeMs = 0;
+      for (const call of calls) {
+        const feeds: Record<string, ort.Tensor> = { ...embedding.tensors };
+        for (const [k, v] of Object.entries(call.feeds)) feeds[k] = toOrt(v);
+        validateFeeds(this.decoderInputs, feeds);
+        const t0 = performance.now();
+        const out = await this.decoder.run(feeds);
+        decodeMs += performance.now() - t0;
+        const data = await downloadAll(out);
+        decodeOutputs(this.contract, data, call, embedding.frame).forEach((d, j) => {
+          const idx = call.setIndices[j];
+          if (idx !== undefined) sets[idx] = d;
+        });
+        for (const v of Object.values(out)) v.dispose();
+      }
+      return { sets, decodeMs, calls: calls.length };
+    });
+  }
+
+  /** Runs the decoder on raw feeds after validation (diagnostics and tests of the validation path). */
+  runDecoderChecked(feeds: Readonly<Record<string, ort.Tensor>>): Promise<Record<string, ort.Tensor>> {
+    return this.serial('decoder', async () => {
+      validateFeeds(this.decoderInputs, feeds);
+      return await this.decoder.run(feeds);
+    });
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await Promise.allSettled([this.encoderChain, this.decoderChain]);
+    await Promise.allSettled([this.encoder.release(), this.decoder.release()]);
+  }
+}
+
+export function disposeEmbedding(e: Embedding): void {
+  for (const t of Object.values(e.tensors)) t.dispose();
+}
