@@ -14,7 +14,7 @@ import {
   type DetectedPart,
 } from '../core/models';
 import type { PromptSet } from '../core/prompts/types';
-import { elementCount } from '../core/tensor';
+import { elementCount, float32ToFloat16, type TensorData } from '../core/tensor';
 import { downloadAll, inputSpecs, toOrt, validateFeeds, type InputSpec } from './tensors';
 
 export type Provider = 'wasm' | 'webgpu';
@@ -37,7 +37,10 @@ export interface Embedding {
 
 export interface EncodeResult {
   readonly embedding: Embedding;
+  /** Encoder run time (the model alone). */
   readonly encodeMs: number;
+  /** Resize, normalise and pad on the CPU, before the run. */
+  readonly preprocessMs: number;
 }
 
 export interface DecodeResult {
@@ -197,6 +200,7 @@ export class SamPipeline {
       this.assertLive();
       const spec = this.encoderInputs[0];
       const inputType = spec?.type === 'float16' ? 'float16' : 'float32';
+      const tp = performance.now();
       const { feeds, frame } = encoderFeeds(this.contract, rgb, {
         preprocessInGraph: this.encoderPart.preprocessInGraph === true,
         inputType,
@@ -204,6 +208,7 @@ export class SamPipeline {
       validateFeeds(this.encoderInputs, feeds);
       const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
       const t0 = performance.now();
+      const preprocessMs = t0 - tp;
       const out = await this.encoder.run(ortFeeds);
       const encodeMs = performance.now() - t0;
       const tensors: Record<string, ort.Tensor> = {};
@@ -219,7 +224,7 @@ export class SamPipeline {
       }
       // Outputs the decoder does not need are freed at once.
       for (const [k, v] of Object.entries(out)) if (!(k in tensors)) v.dispose();
-      return { embedding: { contract: this.contract, frame, tensors, bytes, onGpu }, encodeMs };
+      return { embedding: { contract: this.contract, frame, tensors, bytes, onGpu }, encodeMs, preprocessMs };
     });
   }
 
@@ -246,7 +251,8 @@ export class SamPipeline {
       let decodeMs = 0;
       for (const call of calls) {
         const feeds: Record<string, ort.Tensor> = { ...embedding.tensors };
-        for (const [k, v] of Object.entries(call.feeds)) feeds[k] = toOrt(v);
+        for (const [k, v] of Object.entries(call.feeds))
+          feeds[k] = toOrt(conformType(v, this.decoderInputs.find((s) => s.name === k)?.type));
         validateFeeds(this.decoderInputs, feeds);
         const t0 = performance.now();
         const out = await this.decoder.run(feeds);
@@ -276,6 +282,13 @@ export class SamPipeline {
     await Promise.allSettled([this.encoderChain, this.decoderChain]);
     await Promise.allSettled([this.encoder.release(), this.decoder.release()]);
   }
+}
+
+/** fp16 exports without kept I/O types take float16 prompt tensors: convert float32 feeds to match. */
+function conformType(t: TensorData, want: string | undefined): TensorData {
+  if (want === 'float16' && t.type === 'float32')
+    return { type: 'float16', data: float32ToFloat16(t.data), dims: t.dims };
+  return t;
 }
 
 export function disposeEmbedding(e: Embedding): void {

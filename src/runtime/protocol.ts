@@ -1,0 +1,150 @@
+/**
+ * Messages between the main thread and the inference worker. Everything here survives structured
+ * clone; large buffers travel as transferables.
+ */
+import type { SerializedAppError } from '../core/errors';
+import type { Rgb8Image } from '../core/image/types';
+import type { ContractId } from '../core/models/contracts';
+import type { PromptSet } from '../core/prompts/types';
+
+export type Provider = 'wasm' | 'webgpu';
+
+export interface ModelBytes {
+  readonly bytes: Uint8Array;
+  /** External weight files by the name the graph references (e.g. `vision_encoder.onnx_data`). */
+  readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array }[];
+}
+
+export interface InitRequest {
+  readonly kind: 'init';
+  readonly threads: number;
+  readonly wasmPaths?: { readonly mjs: string; readonly wasm: string };
+  readonly cacheBudgetBytes?: number;
+}
+export interface LoadRequest {
+  readonly kind: 'load';
+  /** A model slot, e.g. 'sam' or 'sam2'; loading into a slot replaces what was there. */
+  readonly slot: string;
+  readonly modelId: string;
+  readonly encoder: ModelBytes;
+  readonly decoder: ModelBytes;
+  readonly provider: Provider;
+  readonly embeddingsOnGpu?: boolean;
+}
+export interface UnloadRequest {
+  readonly kind: 'unload';
+  readonly slot: string;
+}
+export interface EncodeRequest {
+  readonly kind: 'encode';
+  readonly slot: string;
+  /** Identifies the slice content: image hash, slice index and intensity window. */
+  readonly key: string;
+  readonly image: Rgb8Image;
+}
+export interface DecodeRequest {
+  readonly kind: 'decode';
+  readonly slot: string;
+  readonly key: string;
+  readonly prompts: readonly PromptSet[];
+  readonly maskInputs?: readonly (Float32Array | undefined)[];
+  /** Return the 256² logits (for iterative refinement); off in batch runs. */
+  readonly keepLowRes?: boolean;
+}
+export interface CacheStatsRequest {
+  readonly kind: 'cache-stats';
+}
+export interface ClearCacheRequest {
+  readonly kind: 'clear-cache';
+}
+export interface DebugLoseGpuRequest {
+  readonly kind: 'debug-lose-gpu';
+}
+
+export type WorkerRequest =
+  | InitRequest
+  | LoadRequest
+  | UnloadRequest
+  | EncodeRequest
+  | DecodeRequest
+  | CacheStatsRequest
+  | ClearCacheRequest
+  | DebugLoseGpuRequest;
+
+export interface InitResult {
+  readonly threads: number;
+  readonly crossOriginIsolated: boolean;
+}
+export interface LoadResult {
+  readonly slot: string;
+  readonly modelId: string;
+  readonly contract: ContractId;
+  readonly provider: Provider;
+  readonly threads: number;
+  readonly createMs: number;
+  readonly encoderInputs: readonly string[];
+  readonly decoderInputs: readonly string[];
+}
+export interface EncodeResult {
+  readonly key: string;
+  readonly cached: boolean;
+  readonly encodeMs: number;
+  readonly preprocessMs: number;
+  readonly embeddingBytes: number;
+  readonly provider: Provider;
+}
+export interface CandidateOut {
+  readonly mask: Uint8Array;
+  readonly predictedIou: number;
+  readonly area: number;
+}
+export interface DecodedSetOut {
+  readonly width: number;
+  readonly height: number;
+  readonly candidates: readonly CandidateOut[];
+  readonly single?: CandidateOut;
+  readonly lowRes?: readonly Float32Array[];
+  readonly objectScore?: number;
+  readonly pointsInCall: number;
+}
+export interface DecodeResult {
+  readonly key: string;
+  readonly sets: readonly DecodedSetOut[];
+  readonly decodeMs: number;
+  readonly calls: number;
+  readonly provider: Provider;
+}
+export interface CacheStats {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly budgetBytes: number;
+  readonly evictions: number;
+  readonly hits: number;
+  readonly misses: number;
+}
+
+export interface ResultMap {
+  init: InitResult;
+  load: LoadResult;
+  unload: null;
+  encode: EncodeResult;
+  decode: DecodeResult;
+  'cache-stats': CacheStats;
+  'clear-cache': null;
+  'debug-lose-gpu': null;
+}
+
+export interface RequestEnvelope {
+  readonly id: number;
+  readonly req: WorkerRequest;
+}
+
+export type ResponseEnvelope =
+  | { readonly id: number; readonly ok: true; readonly result: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: SerializedAppError };
+
+export type WorkerEvent =
+  | { readonly event: 'gpu-lost'; readonly message: string; readonly reason: string }
+  | { readonly event: 'log'; readonly level: 'info' | 'warn'; readonly message: string };
+
+export type WorkerMessage = ResponseEnvelope | { readonly id?: undefined; readonly ev: WorkerEvent };

@@ -1,0 +1,217 @@
+/**
+ * The worker's host and its typed client, connected in-process through structured clone with
+ * transfer lists (as postMessage does), on contract fixtures.
+ */
+import * as ort from 'onnxruntime-web';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fixturePair } from '../../tools/fixtures/sam-fixtures';
+import { AppError } from '../core/errors';
+import { dice } from '../core/metrics';
+import { centreClick, promptPoint, rngFor } from '../core/prompts';
+import { twoShapeScene } from '../core/testing/synthetic';
+import { InferenceClient, type PortLike } from './client';
+import { ByteLru } from './embedding-cache';
+import { InferenceHost } from './host';
+import type { RequestEnvelope } from './protocol';
+
+ort.env.wasm.numThreads = 1;
+
+function connect(): { client: InferenceClient; host: InferenceHost } {
+  let host: InferenceHost | null = null;
+  const port: PortLike = {
+    onmessage: null,
+    postMessage(msg: unknown, transfer: Transferable[]) {
+      const copy = structuredClone(msg, { transfer }) as RequestEnvelope;
+      queueMicrotask(() => host?.handle(copy));
+    },
+    terminate() {
+      host = null;
+    },
+  };
+  host = new InferenceHost((msg, transfer) => {
+    const copy = structuredClone(msg, { transfer });
+    queueMicrotask(() => port.onmessage?.({ data: copy }));
+  });
+  const client = new InferenceClient(port);
+  return { client, host };
+}
+
+const scene = twoShapeScene(400, 300);
+const key = { seed: 3, caseId: 'bridge', slice: 0, label: 1 };
+const centre = centreClick(scene.masks.disk, rngFor(key, 'centre'));
+
+async function loadBoth(client: InferenceClient, heavy = false) {
+  await client.request({ kind: 'init', threads: 1 });
+  const a = fixturePair('sam1-meta', heavy ? { heavyLayers: 2 } : {});
+  const b = fixturePair('hf-sam2');
+  const ra = await client.request({
+    kind: 'load',
+    slot: 'sam',
+    modelId: 'fx-sam',
+    encoder: { bytes: a.encoder },
+    decoder: { bytes: a.decoder },
+    provider: 'wasm',
+  });
+  const rb = await client.request({
+    kind: 'load',
+    slot: 'sam2',
+    modelId: 'fx-sam2',
+    encoder: { bytes: b.encoder },
+    decoder: { bytes: b.decoder },
+    provider: 'wasm',
+  });
+  return { ra, rb };
+}
+
+const rgb = () => ({ ...scene.image, data: scene.image.data.slice() });
+
+describe('inference worker bridge', () => {
+  let client: InferenceClient;
+  beforeEach(() => {
+    client = connect().client;
+  });
+  afterEach(() => {
+    client.terminate();
+  });
+
+  it('loads both models, encodes once per model and decodes with timings', async () => {
+    const { ra, rb } = await loadBoth(client);
+    expect(ra.contract).toBe('sam1-meta');
+    expect(rb.contract).toBe('hf-sam2');
+    expect(ra.provider).toBe('wasm');
+    expect(ra.createMs).toBeGreaterThan(0);
+    const e1 = await client.request({ kind: 'encode', slot: 'sam', key: 'img#0', image: rgb() });
+    expect(e1.cached).toBe(false);
+    expect(e1.encodeMs).toBeGreaterThan(0);
+    expect(e1.embeddingBytes).toBe(4 * 1024 * 1024);
+    const e2 = await client.request({ kind: 'encode', slot: 'sam2', key: 'img#0', image: rgb() });
+    expect(e2.embeddingBytes).toBe((32 * 256 * 256 + 64 * 128 * 128 + 256 * 64 * 64) * 4);
+    expect((await client.request({ kind: 'encode', slot: 'sam', key: 'img#0', image: rgb() })).cached).toBe(
+      true,
+    );
+    for (const slot of ['sam', 'sam2']) {
+      const d = await client.request({
+        kind: 'decode',
+        slot,
+        key: 'img#0',
+        prompts: [{ points: [promptPoint(centre.x, centre.y, 1)] }],
+      });
+      expect(d.decodeMs).toBeGreaterThan(0);
+      const m = d.sets[0]!.candidates[1]!;
+      expect(dice({ ...scene.masks.disk, data: m.mask }, scene.masks.disk)).toBeGreaterThan(0.9);
+    }
+  });
+
+  it('coalesces 20 rapid prompt changes: only the last one comes back', async () => {
+    await loadBoth(client);
+    await client.request({ kind: 'encode', slot: 'sam2', key: 'k', image: rgb() });
+    const xs = Array.from({ length: 20 }, (_, i) => 20 + i * 15);
+    const results = await Promise.all(
+      xs.map((x) =>
+        client.decodeLatest('sam2', {
+          kind: 'decode',
+          slot: 'sam2',
+          key: 'k',
+          prompts: [{ points: [promptPoint(x, 150, 1)] }],
+        }),
+      ),
+    );
+    const shown = results.filter((r) => r !== null);
+    expect(shown).toHaveLength(1);
+    expect(results.at(-1)).not.toBeNull();
+    // It is the last prompt's mask: identical to decoding that prompt alone.
+    const alone = await client.request({
+      kind: 'decode',
+      slot: 'sam2',
+      key: 'k',
+      prompts: [{ points: [promptPoint(xs.at(-1)!, 150, 1)] }],
+    });
+    expect([...shown[0]!.sets[0]!.candidates[0]!.mask]).toEqual([...alone.sets[0]!.candidates[0]!.mask]);
+  });
+
+  it('discards a queued encode when a newer slice arrives for the same model', async () => {
+    await loadBoth(client, true);
+    const a = client.request({ kind: 'encode', slot: 'sam', key: 'slice-1', image: rgb() });
+    // Let slice 1 start encoding; slices 2 and 3 then arrive while it runs.
+    await new Promise((r) => setTimeout(r, 30));
+    const b = client.request({ kind: 'encode', slot: 'sam', key: 'slice-2', image: rgb() });
+    const c = client.request({ kind: 'encode', slot: 'sam', key: 'slice-3', image: rgb() });
+    const [ra, rb, rc] = await Promise.allSettled([a, b, c]);
+    expect(ra.status).toBe('fulfilled');
+    expect(rb.status).toBe('rejected');
+    expect(((rb as PromiseRejectedResult).reason as AppError).code).toBe('stale');
+    expect(rc.status).toBe('fulfilled');
+    const err = await client
+      .request({ kind: 'decode', slot: 'sam', key: 'slice-2', prompts: [{ points: [promptPoint(5, 5, 1)] }] })
+      .catch((e: unknown) => e);
+    expect((err as AppError).code).toBe('invalid-argument');
+  });
+
+  it('evicts embeddings beyond the byte budget and keeps the newest', async () => {
+    await client.request({ kind: 'init', threads: 1, cacheBudgetBytes: 9 * 1024 * 1024 });
+    const a = fixturePair('sam1-meta');
+    await client.request({
+      kind: 'load',
+      slot: 'sam',
+      modelId: 'fx',
+      encoder: { bytes: a.encoder },
+      decoder: { bytes: a.decoder },
+      provider: 'wasm',
+    });
+    for (let s = 0; s < 4; s++)
+      await client.request({ kind: 'encode', slot: 'sam', key: `s${s}`, image: rgb() });
+    const stats = await client.request({ kind: 'cache-stats' });
+    expect(stats.bytes).toBeLessThanOrEqual(9 * 1024 * 1024);
+    expect(stats.entries).toBe(2);
+    expect(stats.evictions).toBe(2);
+    expect((await client.request({ kind: 'encode', slot: 'sam', key: 's3', image: rgb() })).cached).toBe(
+      true,
+    );
+    expect((await client.request({ kind: 'encode', slot: 'sam', key: 's0', image: rgb() })).cached).toBe(
+      false,
+    );
+  });
+
+  it('refuses work for an unloaded slot with a typed error', async () => {
+    await loadBoth(client);
+    await client.request({ kind: 'unload', slot: 'sam' });
+    const err = await client
+      .request({ kind: 'encode', slot: 'sam', key: 'x', image: rgb() })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).message).toMatch(/No model is loaded/);
+  });
+
+  it('rejects every pending call when terminated', async () => {
+    await loadBoth(client, true);
+    const p1 = client.request({ kind: 'encode', slot: 'sam', key: 'slow', image: rgb() });
+    const p2 = client.decodeLatest('sam', {
+      kind: 'decode',
+      slot: 'sam',
+      key: 'slow',
+      prompts: [{ points: [promptPoint(1, 1, 1)] }],
+    });
+    client.terminate();
+    await expect(p1).rejects.toMatchObject({ code: 'worker-terminated' });
+    await expect(p2).rejects.toMatchObject({ code: 'worker-terminated' });
+    await expect(client.request({ kind: 'cache-stats' })).rejects.toMatchObject({
+      code: 'worker-terminated',
+    });
+  });
+});
+
+describe('byte-budgeted LRU', () => {
+  it('evicts least recently used first and disposes what it evicts', () => {
+    const disposed: string[] = [];
+    const lru = new ByteLru<string>(10, (v) => disposed.push(v));
+    lru.set('a', 'A', 4);
+    lru.set('b', 'B', 4);
+    lru.get('a'); // a is now most recent
+    lru.set('c', 'C', 4);
+    expect(disposed).toEqual(['B']);
+    expect(lru.has('a')).toBe(true);
+    expect(lru.bytes).toBe(8);
+    lru.deletePrefix('a');
+    expect(disposed).toEqual(['B', 'A']);
+  });
+});
