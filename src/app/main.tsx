@@ -1,21 +1,37 @@
 /**
- * Composition root: builds the engines (capability probe, inference worker client, viewer controller)
- * and injects them into the React tree. Nothing below app/ constructs them.
+ * Composition root: builds the engines (capability probe, inference worker client, comparison engine
+ * with its viewer) and injects them into the React tree. Nothing below app/ constructs them.
  */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { DEFAULT_MODEL_HOST } from '../core/models/registry';
 import { probeCapabilities } from '../runtime/capabilities';
+import { startInferenceWorker } from '../runtime/create-worker';
 import { useRuntimeStore } from '../state/runtime';
 import { App } from '../ui/App';
+import { ActionsContext } from '../ui/context';
 import '../ui/styles.css';
+import { CompareEngine } from './compare-engine';
 
 export function start(root: HTMLElement): void {
+  const appBase = new URL('.', location.href).href;
+  const engine = new CompareEngine({
+    createClient: startInferenceWorker,
+    appBase,
+    defaultModelHost: DEFAULT_MODEL_HOST,
+  });
+  // Tests and power users can reach the engine from the console (no data leaves through it).
+  (window as unknown as { samCompare?: unknown }).samCompare = { engine };
   createRoot(root).render(
     <StrictMode>
-      <App />
+      <ActionsContext.Provider value={engine}>
+        <App />
+      </ActionsContext.Provider>
     </StrictMode>,
   );
   void probeCapabilities().then((c) => {
     useRuntimeStore.getState().setCapabilities(c);
   });
+  const params = new URLSearchParams(location.search);
+  if (params.get('sample') !== '0') void engine.openSample();
 }

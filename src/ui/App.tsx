@@ -1,5 +1,10 @@
-import { useState } from 'react';
+import { useCallback, useState } from 'react';
 import { BackendStatus } from './BackendStatus';
+import { CompareView } from './compare/CompareView';
+import { useActions } from './context';
+import { ModelsView } from './ModelsView';
+import { SHORTCUTS, useShortcuts } from './shortcuts';
+import { Toasts } from './Toasts';
 
 type Tab = 'compare' | 'batch' | 'models' | 'about';
 const TABS: readonly { id: Tab; label: string }[] = [
@@ -9,31 +14,54 @@ const TABS: readonly { id: Tab; label: string }[] = [
   { id: 'about', label: 'About' },
 ];
 
-function ComparePlaceholder() {
+function Help({ onClose }: { onClose: () => void }) {
   return (
-    <div className="compare" data-testid="compare-view">
-      <section className="panes">
-        {(['SAM', 'SAM 2'] as const).map((name) => (
-          <figure className="pane" key={name} data-testid={`pane-${name === 'SAM' ? 'sam' : 'sam2'}`}>
-            <figcaption>{name}</figcaption>
-            <div className="viewport-placeholder">Open an image to start</div>
-          </figure>
-        ))}
-      </section>
-      <aside className="side" data-testid="side-panel">
-        <h2>Study</h2>
-        <p className="muted">Drop a CT, MR or ultrasound image with its ground truth.</p>
-        <h2>Structure</h2>
-        <p className="muted">—</p>
-        <h2>Prompts</h2>
-        <p className="muted">Left click: positive · right click: negative · shift-drag: box</p>
-      </aside>
+    <div className="help" role="dialog" aria-label="Keyboard shortcuts" data-testid="help">
+      <h2>Keyboard and mouse</h2>
+      <table>
+        <tbody>
+          {SHORTCUTS.map((s) => (
+            <tr key={s.keys}>
+              <th>{s.keys}</th>
+              <td>{s.what}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <button onClick={onClose}>Close</button>
+    </div>
+  );
+}
+
+function About() {
+  return (
+    <div className="page" data-testid="about-view">
+      <h2>About</h2>
+      <p>
+        Reproduces and extends <em>Is SAM 2 Better than SAM in Medical Image Segmentation?</em> (Sengupta,
+        Chakrabarty, Soni, arXiv 2408.04212): the same prompts go to SAM and SAM 2, both run in this browser,
+        and Dice, IoU, NSD and HD95 are computed against the ground truth after every click.
+      </p>
+      <p>
+        Privacy: images, masks and results stay in this browser. The only network traffic is the app itself
+        and model downloads from the model host.
+      </p>
+      <h3>Embedded sample</h3>
+      <p>
+        TotalSegmentator example CT and its segmentation (Apache-2.0, github.com/wasserth/TotalSegmentator).
+        The segmentation is a TotalSegmentator model output, not manual ground truth. See{' '}
+        <a href="sample/NOTICE.md">sample/NOTICE.md</a>.
+      </p>
     </div>
   );
 }
 
 export function App() {
   const [tab, setTab] = useState<Tab>('compare');
+  const [help, setHelp] = useState(false);
+  const actions = useActions();
+  const toggleHelp = useCallback(() => setHelp((h) => !h), []);
+  useShortcuts(actions, toggleHelp);
   return (
     <div className="app">
       <header className="top">
@@ -54,20 +82,27 @@ export function App() {
               {t.label}
             </button>
           ))}
+          <button onClick={toggleHelp} title="Keyboard shortcuts (?)" data-testid="help-button">
+            ?
+          </button>
         </nav>
         <BackendStatus />
       </header>
       <main>
-        {tab === 'compare' && <ComparePlaceholder />}
+        <div className={tab === 'compare' ? 'tab-body' : 'tab-body hidden'}>
+          <CompareView />
+        </div>
         {tab === 'batch' && (
-          <div className="batch" data-testid="batch-view">
+          <div className="page" data-testid="batch-view">
             <h2>Batch comparison</h2>
             <p className="muted">Drop a dataset folder to run the paper’s protocol.</p>
           </div>
         )}
-        {tab === 'models' && <div data-testid="models-view">Models</div>}
-        {tab === 'about' && <div data-testid="about-view">About</div>}
+        {tab === 'models' && <ModelsView />}
+        {tab === 'about' && <About />}
       </main>
+      {help && <Help onClose={() => setHelp(false)} />}
+      <Toasts />
     </div>
   );
 }

@@ -249,3 +249,28 @@ export function assertSameSize(
     );
   }
 }
+
+/**
+ * Maps data on a canonical grid back onto the source grid it was canonicalized from (both describe the
+ * same voxels; only the index order differs), so exports line up with the original file.
+ */
+export function toSourceGrid<T extends ScalarArray>(
+  data: T,
+  canonical: Pick<Volume, 'dims' | 'spacing' | 'origin' | 'direction'>,
+  source: Pick<Volume, 'dims' | 'spacing' | 'origin' | 'direction'>,
+): T {
+  const Ctor = data.constructor as new (n: number) => T;
+  const [sx, sy, sz] = source.dims;
+  const [cx, cy] = canonical.dims;
+  const out = new Ctor(sx * sy * sz);
+  let o = 0;
+  for (let k = 0; k < sz; k++) {
+    for (let j = 0; j < sy; j++) {
+      for (let i = 0; i < sx; i++, o++) {
+        const [a, b, c] = worldToVoxel(canonical, voxelToWorld(source, i, j, k));
+        out[o] = data[Math.round(c) * cx * cy + Math.round(b) * cx + Math.round(a)] ?? 0;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,66 @@
+import { Gunzip } from 'fflate';
+import { AppError, toAppError } from '../errors';
+import { checkBudget } from './budget';
+import type { ReadOptions } from './types';
+
+export function isGzip(b: Uint8Array): boolean {
+  return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+}
+
+/**
+ * Inflates a gzip stream in chunks. `peek` sees the first `peekBytes` of output (a header) and returns the
+ * total output size it declares, which is checked against the budget before the rest is inflated.
+ */
+export function gunzipChecked(
+  b: Uint8Array,
+  what: string,
+  opts: ReadOptions,
+  peekBytes = 0,
+  peek?: (head: Uint8Array) => number,
+): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  let checked = peekBytes === 0 || !peek;
+  let error: unknown = null;
+  const g = new Gunzip((chunk) => {
+    parts.push(chunk);
+    size += chunk.length;
+    if (!checked && size >= peekBytes) {
+      checked = true;
+      try {
+        const declared = peek?.(concat(parts, size).subarray(0, peekBytes)) ?? 0;
+        checkBudget(declared, what, opts);
+      } catch (e) {
+        error = e;
+      }
+    }
+  });
+  const STEP = 1 << 16;
+  try {
+    for (let o = 0; o < b.length && !error; o += STEP)
+      g.push(b.subarray(o, Math.min(b.length, o + STEP)), o + STEP >= b.length);
+  } catch (e) {
+    throw new AppError(
+      'corrupt-file',
+      `${what} is not a valid gzip stream (${e instanceof Error ? e.message : String(e)}).`,
+      {
+        subject: what,
+        cause: e,
+      },
+    );
+  }
+  if (error) throw toAppError(error, 'corrupt-file', what);
+  checkBudget(size, what, opts);
+  return concat(parts, size);
+}
+
+function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1 && parts[0]) return parts[0];
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

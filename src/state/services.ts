@@ -1,0 +1,42 @@
+/**
+ * What the UI may ask of the engines. The composition root (app/) implements it; components receive it
+ * through React context and never construct engines themselves.
+ */
+import type { SelectionRule } from '../core/models/selection';
+import type { Slot } from './compare';
+
+export interface CachedModelInfo {
+  readonly url: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly fetchedAt: string;
+}
+
+export interface CompareActions {
+  mountViewer: (elements: { sam: HTMLDivElement; sam2: HTMLDivElement }) => Promise<() => void>;
+  openFiles: (files: readonly File[], role: 'auto' | 'image' | 'gt') => Promise<void>;
+  openSample: () => Promise<void>;
+  setSlice: (k: number) => void;
+  setStructure: (value: number) => void;
+  setWindowPreset: (id: string) => void;
+  setModality: (m: 'CT' | 'MR' | 'US' | 'OT') => void;
+  setRule: (rule: SelectionRule) => void;
+  undo: () => void;
+  redo: () => void;
+  clearPrompts: () => void;
+  autoPrompt: () => void;
+  resetView: () => void;
+  toggle: (what: 'gt' | 'masks') => void;
+  loadPreset: (slot: Slot, presetId: string) => Promise<void>;
+  loadLocalModel: (slot: Slot, files: readonly File[]) => Promise<void>;
+  cancelDownload: (slot: Slot) => void;
+  retryGpu: () => Promise<void>;
+  switchToWasm: () => Promise<void>;
+  exportMasks: (kind: 'png' | 'nifti' | 'dicom-seg') => Promise<void>;
+  screenshot: () => Promise<void>;
+  drawCandidate: (slot: Slot, index: number, canvas: HTMLCanvasElement) => void;
+  listCachedModels: () => Promise<CachedModelInfo[]>;
+  deleteCachedModel: (url: string) => Promise<void>;
+  modelHost: () => string;
+  setModelHost: (url: string) => void;
+}
