@@ -1,6 +1,9 @@
 import { defineConfig } from '@playwright/test';
 
 const PORT = 4173;
+/** The stand-in for the model hub (tools/model-host.ts) and a server without COOP/COEP. */
+export const MODEL_HOST = 'http://127.0.0.1:4174';
+export const UNISOLATED = 'http://127.0.0.1:4175';
 /** Chromium comes from Debian (`apt-get install chromium`); Playwright never downloads a browser here. */
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
@@ -35,6 +38,18 @@ export default defineConfig({
       // The production build, served with COOP/COEP like production (vite.config.ts preview.headers).
       command: `npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
       url: `http://127.0.0.1:${PORT}`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+    {
+      command: 'npx tsx tools/model-host.ts --port 4174',
+      url: `${MODEL_HOST}/__requests`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+    {
+      command: 'npx tsx tools/static-server.ts --port 4175 --dir dist',
+      url: `${UNISOLATED}/index.html`,
       reuseExistingServer: false,
       timeout: 60_000,
     },

@@ -10,32 +10,32 @@ export interface PageProblems {
 }
 
 export const test = base.extend<{ problems: PageProblems }>({
-  problems: async ({ page }, use) => {
-    const problems: PageProblems = { errors: [], console: [] };
-    page.on('pageerror', (e) => problems.errors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.console.push(m.text());
-    });
-    await page.addInitScript(() => {
-      window.addEventListener('unhandledrejection', (ev) => {
-        const r: unknown = ev.reason;
-        // Surfaced as a page error so the fixture catches it even if a library swallows the event.
-        console.error(`unhandledrejection: ${r instanceof Error ? r.message : String(r)}`);
-        (window as unknown as { __unhandled?: string[] }).__unhandled ??= [];
-        (window as unknown as { __unhandled: string[] }).__unhandled.push(
-          r instanceof Error ? r.message : String(r),
-        );
+  problems: [
+    async ({ page }, use) => {
+      const problems: PageProblems = { errors: [], console: [] };
+      page.on('pageerror', (e) => problems.errors.push(`pageerror: ${e.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.console.push(m.text());
       });
-    });
-    await use(problems);
-    const unhandled = await page
-      .evaluate(() => (window as unknown as { __unhandled?: string[] }).__unhandled ?? [])
-      .catch(() => [] as string[]);
-    expect(
-      [...problems.errors, ...unhandled.map((u) => `unhandledrejection: ${u}`)],
-      'page errors during the test',
-    ).toEqual([]);
-  },
+      await page.addInitScript(() => {
+        window.addEventListener('unhandledrejection', (ev) => {
+          const r: unknown = ev.reason;
+          const w = window as unknown as { __unhandled?: string[] };
+          w.__unhandled ??= [];
+          w.__unhandled.push(r instanceof Error ? r.message : String(r));
+        });
+      });
+      await use(problems);
+      const unhandled = await page
+        .evaluate(() => (window as unknown as { __unhandled?: string[] }).__unhandled ?? [])
+        .catch(() => [] as string[]);
+      expect(
+        [...problems.errors, ...unhandled.map((u) => `unhandledrejection: ${u}`)],
+        'page errors during the test',
+      ).toEqual([]);
+    },
+    { auto: true },
+  ],
 });
 
 export { expect };

@@ -181,7 +181,7 @@ export async function fetchModelFile(url: string, opts: FetchOptions): Promise<F
       }
       throw new AppError(
         'network',
-        `Could not reach the model host for ${url}. Check the connection and the model host setting, then retry.`,
+        `The download of ${url} failed (the connection failed or closed early). Check the connection and the model host setting, then retry.`,
         {
           cause: e,
           detail: e instanceof Error ? e.message : String(e),
