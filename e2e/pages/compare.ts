@@ -64,10 +64,10 @@ export class ComparePage {
   }
 
   /** Waits until both models show results for the current prompts. */
-  async waitForResults(slots: readonly Slot[] = ['sam', 'sam2']): Promise<void> {
+  async waitForResults(slots: readonly Slot[] = ['sam', 'sam2'], timeout = 90_000): Promise<void> {
     for (const s of slots) {
-      await expect(this.page.getByTestId(`dice-${s}`)).not.toHaveText('—', { timeout: 90_000 });
-      await expect(this.page.getByTestId(`status-${s}`)).toHaveText('', { timeout: 90_000 });
+      await expect(this.page.getByTestId(`dice-${s}`)).not.toHaveText('—', { timeout });
+      await expect(this.page.getByTestId(`status-${s}`)).toHaveText('', { timeout });
     }
   }
 

@@ -86,8 +86,20 @@ export class CompareEngine implements CompareActions {
     const url = new URL(location.href);
     this.host =
       url.searchParams.get('modelHost') ?? localStorage.getItem(MODEL_HOST_KEY) ?? deps.defaultModelHost;
-    this.initDone = this.initClient();
+    this.initDone = this.startClient();
+    // Changing the execution provider starts a fresh worker (one ONNX Runtime instance never mixes
+    // providers) and reloads the loaded models from the cache.
+    useRuntimeStore.subscribe((st, prev) => {
+      if (st.providerPreference === prev.providerPreference || this.switching) return;
+      const want = this.provider();
+      if (
+        SLOTS.some((slot) => this.s.models[slot].status === 'ready' && this.s.models[slot].provider !== want)
+      )
+        void this.restartWorker();
+    });
   }
+
+  private switching = false;
 
   private get s(): Store {
     return useCompareStore.getState();
@@ -95,6 +107,14 @@ export class CompareEngine implements CompareActions {
 
   private caps(): Capabilities | null {
     return useRuntimeStore.getState().capabilities;
+  }
+
+  /** Initialises the current client; a failure is reported, never left as an unhandled rejection. */
+  private startClient(): Promise<void> {
+    return this.initClient().catch((e: unknown) => {
+      const err = toAppError(e, 'internal', 'Starting the inference worker');
+      if (err.code !== 'worker-terminated') this.report(err);
+    });
   }
 
   private async initClient(): Promise<void> {
@@ -793,14 +813,29 @@ export class CompareEngine implements CompareActions {
     this.aborts[slot]?.abort();
   }
 
-  private async restartWorker(): Promise<void> {
+  private restarting: Promise<void> | null = null;
+
+  private restartWorker(): Promise<void> {
+    // One restart at a time; a second request while one runs joins it.
+    this.restarting ??= this.doRestart().finally(() => {
+      this.restarting = null;
+    });
+    return this.restarting;
+  }
+
+  private async doRestart(): Promise<void> {
+    this.switching = true;
     this.client.terminate();
     this.client = this.deps.createClient();
-    this.initDone = this.initClient();
+    this.initDone = this.startClient();
     await this.initDone;
     this.s.patch({ gpuLost: null });
+    this.switching = false;
     for (const slot of SLOTS) {
       this.encoded[slot] = null;
+      this.lastSets[slot] = null;
+      this.s.setResult(slot, EMPTY_RESULT);
+      this.viewer?.setMask(slot, null);
       const src = this.sources[slot];
       if (src?.presetId) await this.loadPreset(slot, src.presetId);
       else if (src?.files) await this.loadLocalModel(slot, src.files);
@@ -815,6 +850,11 @@ export class CompareEngine implements CompareActions {
   async switchToWasm(): Promise<void> {
     useRuntimeStore.getState().setProviderPreference('wasm');
     await this.restartWorker();
+  }
+
+  /** For tests and diagnostics: asks the worker to destroy its GPU device (as a driver reset would). */
+  async simulateGpuLoss(): Promise<void> {
+    await this.client.request({ kind: 'debug-lose-gpu' });
   }
 
   async listCachedModels(): Promise<CachedModelInfo[]> {

@@ -114,6 +114,18 @@ function signature(s: ort.InferenceSession): {
 }
 
 /**
+ * Every run in this JS context goes through one queue: concurrent runs of different sessions on the
+ * same ONNX Runtime instance hang the WebGPU (JSEP) backend, and on a 2-core machine they only compete
+ * for the same wasm threads anyway.
+ */
+let runQueue: Promise<unknown> = Promise.resolve();
+function queued<T>(fn: () => Promise<T>): Promise<T> {
+  const next = runQueue.then(fn, fn);
+  runQueue = next.catch(() => undefined);
+  return next;
+}
+
+/**
  * One SAM-family model (encoder + decoder) on onnxruntime. The contract is detected from the graphs'
  * input/output names; preprocessing, feeds and output decoding come from core/models.
  * Runs are serialized per session: ORT web refuses concurrent runs on one session.
@@ -207,10 +219,12 @@ export class SamPipeline {
       });
       validateFeeds(this.encoderInputs, feeds);
       const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
-      const t0 = performance.now();
-      const preprocessMs = t0 - tp;
-      const out = await this.encoder.run(ortFeeds);
-      const encodeMs = performance.now() - t0;
+      const preprocessMs = performance.now() - tp;
+      const { out, ms: encodeMs } = await queued(async () => {
+        const t0 = performance.now();
+        const o = await this.encoder.run(ortFeeds);
+        return { out: o, ms: performance.now() - t0 };
+      });
       const tensors: Record<string, ort.Tensor> = {};
       let bytes = 0;
       let onGpu = false;
@@ -222,8 +236,9 @@ export class SamPipeline {
         bytes += elementCount(t.dims) * (t.type === 'float16' ? 2 : 4);
         onGpu ||= t.location === 'gpu-buffer';
       }
-      // Outputs the decoder does not need are freed at once.
-      for (const [k, v] of Object.entries(out)) if (!(k in tensors)) v.dispose();
+      // GPU outputs the decoder does not need are freed at once (CPU ones are garbage-collected).
+      for (const [k, v] of Object.entries(out))
+        if (!(k in tensors) && v.location === 'gpu-buffer') v.dispose();
       return { embedding: { contract: this.contract, frame, tensors, bytes, onGpu }, encodeMs, preprocessMs };
     });
   }
@@ -254,15 +269,18 @@ export class SamPipeline {
         for (const [k, v] of Object.entries(call.feeds))
           feeds[k] = toOrt(conformType(v, this.decoderInputs.find((s) => s.name === k)?.type));
         validateFeeds(this.decoderInputs, feeds);
-        const t0 = performance.now();
-        const out = await this.decoder.run(feeds);
-        decodeMs += performance.now() - t0;
+        const { out, ms } = await queued(async () => {
+          const t0 = performance.now();
+          const o = await this.decoder.run(feeds);
+          return { out: o, ms: performance.now() - t0 };
+        });
+        decodeMs += ms;
         const data = await downloadAll(out);
         decodeOutputs(this.contract, data, call, embedding.frame).forEach((d, j) => {
           const idx = call.setIndices[j];
           if (idx !== undefined) sets[idx] = d;
         });
-        for (const v of Object.values(out)) v.dispose();
+        for (const v of Object.values(out)) if (v.location === 'gpu-buffer') v.dispose();
       }
       return { sets, decodeMs, calls: calls.length };
     });
@@ -272,7 +290,7 @@ export class SamPipeline {
   runDecoderChecked(feeds: Readonly<Record<string, ort.Tensor>>): Promise<Record<string, ort.Tensor>> {
     return this.serial('decoder', async () => {
       validateFeeds(this.decoderInputs, feeds);
-      return await this.decoder.run(feeds);
+      return await queued(() => this.decoder.run(feeds));
     });
   }
 
@@ -292,5 +310,5 @@ function conformType(t: TensorData, want: string | undefined): TensorData {
 }
 
 export function disposeEmbedding(e: Embedding): void {
-  for (const t of Object.values(e.tensors)) t.dispose();
+  for (const t of Object.values(e.tensors)) if (t.location === 'gpu-buffer') t.dispose();
 }

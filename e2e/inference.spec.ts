@@ -1,0 +1,163 @@
+/** Issue 3: inference in the worker — providers, capabilities, races, responsiveness, GPU loss. */
+import { readFileSync } from 'node:fs';
+import { expect, test } from './fixtures';
+import { ComparePage, diceOf } from './pages/compare';
+
+const UNISOLATED = 'http://127.0.0.1:4175';
+
+test('both models give the same masks on WebAssembly and on WebGPU (Dice ≥ 0.99)', async ({ page }) => {
+  // WebGPU here is SwiftShader: correct but 50–100× slower than wasm (shader compilation dominates).
+  test.setTimeout(600_000);
+  const app = new ComparePage(page);
+  await app.open();
+  await app.waitForStudy();
+  await page.getByTestId('provider-select').selectOption('wasm');
+  await app.loadFixtures();
+  await expect(page.getByTestId('model-info-sam')).toContainText('WebAssembly');
+  await app.clickPixel(40, 55);
+  await app.waitForResults();
+  const wasm = { sam: await app.mask('sam'), sam2: await app.mask('sam2') };
+  const wasmIou = await page.getByTestId('candidates-sam').innerText();
+
+  // Switching the provider restarts the worker and reloads both models from the cache.
+  await page.getByTestId('provider-select').selectOption('webgpu');
+  await expect(page.getByTestId('model-info-sam')).toContainText('WebGPU', { timeout: 120_000 });
+  await expect(page.getByTestId('model-info-sam2')).toContainText('WebGPU', { timeout: 120_000 });
+  await app.waitForResults(['sam', 'sam2'], 400_000);
+  await expect(page.getByTestId('metrics-sam')).toContainText('webgpu');
+  const gpu = { sam: await app.mask('sam'), sam2: await app.mask('sam2') };
+  for (const slot of ['sam', 'sam2'] as const) {
+    const a = wasm[slot];
+    const b = gpu[slot];
+    expect(a && b).toBeTruthy();
+    expect(diceOf(a!.data, b!.data)).toBeGreaterThanOrEqual(0.99);
+  }
+  // Predicted IoUs agree to two decimals.
+  expect(await page.getByTestId('candidates-sam').innerText()).toBe(wasmIou);
+});
+
+test('without cross-origin isolation it runs one thread and says so', async ({ page }) => {
+  await page.goto(`${UNISOLATED}/index.html?sample=0`);
+  await expect(page.getByTestId('backend-isolation')).toHaveText('not isolated');
+  await expect(page.getByTestId('backend-threads')).toHaveText('1 thread');
+  await expect(page.getByTestId('backend-notices')).toContainText('1 thread');
+  await page.getByTestId('preset-sam').selectOption('fixture-sam1-meta');
+  await page.getByTestId('load-sam').click();
+  await expect(page.getByTestId('model-info-sam')).toContainText('WebAssembly, 1 thread');
+});
+
+test('without navigator.gpu the models run on WebAssembly with a notice', async ({ page }) => {
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+  });
+  const app = new ComparePage(page);
+  await app.open();
+  await app.waitForStudy();
+  await expect(page.getByTestId('backend-notices')).toContainText('WebGPU unavailable');
+  await app.loadFixtures();
+  await expect(page.getByTestId('model-info-sam2')).toContainText('WebAssembly');
+  await app.clickPixel(40, 55);
+  await app.waitForResults();
+});
+
+test('20 rapid clicks: only the last prompt set is decoded into what is shown, with no error', async ({
+  page,
+}) => {
+  const app = new ComparePage(page);
+  await app.open();
+  await app.waitForStudy();
+  await app.loadFixtures();
+  for (let i = 0; i < 20; i++)
+    await app.clickPixel(30 + (i % 5) * 3, 45 + Math.floor(i / 5) * 4, {
+      button: i % 7 === 6 ? 'right' : 'left',
+    });
+  await expect(page.getByTestId('prompt-count')).toContainText(/18 positive · 2 negative/);
+  await app.waitForResults();
+  const shown = { sam: await app.mask('sam'), sam2: await app.mask('sam2') };
+  // Decoding the final 20-point set again from scratch must give exactly what is on screen.
+  await page.getByTestId('undo').click();
+  await app.waitForResults();
+  await page.getByTestId('redo').click();
+  await app.waitForResults();
+  expect((await app.mask('sam'))!.data).toEqual(shown.sam!.data);
+  expect((await app.mask('sam2'))!.data).toEqual(shown.sam2!.data);
+  expect(await app.errorToasts()).toEqual([]);
+});
+
+test('switching slices mid-encode settles on the new slice, and the main thread stays responsive', async ({
+  page,
+}) => {
+  test.setTimeout(240_000);
+  const app = new ComparePage(page);
+  await app.open();
+  await app.waitForStudy();
+  // A heavier encoder (extra convolution layers) makes each encode last long enough to interrupt.
+  await page.getByTestId('local-files-sam').setInputFiles([
+    {
+      name: 'encoder-heavy.onnx',
+      mimeType: 'application/octet-stream',
+      buffer: readFileSync('public/fixtures/sam1-meta/encoder-heavy.onnx'),
+    },
+    {
+      name: 'decoder.onnx',
+      mimeType: 'application/octet-stream',
+      buffer: readFileSync('public/fixtures/sam1-meta/decoder.onnx'),
+    },
+  ]);
+  await expect(page.getByTestId('model-info-sam')).toBeVisible();
+  await expect(page.getByTestId('status-sam')).toHaveText('encoding…');
+  await page.evaluate(() => {
+    const w = window as unknown as { __long: number[] };
+    w.__long = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.__long.push(e.duration);
+    }).observe({ type: 'longtask', buffered: false });
+  });
+  // Scroll while the first encode runs: each new slice supersedes the queued one.
+  await page.getByTestId('slice-slider').fill('20');
+  await page.getByTestId('slice-slider').fill('18');
+  await page.getByTestId('slice-slider').fill('15');
+  await expect(page.getByTestId('slice-label')).toHaveText('16 / 30');
+  await expect(page.getByTestId('status-sam')).toHaveText('', { timeout: 120_000 });
+  await app.clickPixel(40, 55, { pane: 'sam' });
+  await app.waitForResults(['sam']);
+  const long = await page.evaluate(() => (window as unknown as { __long: number[] }).__long);
+  expect(Math.max(0, ...long), `main-thread long tasks: ${long.join(', ')} ms`).toBeLessThan(200);
+  // The mask is on slice 15: its GT contour and metrics belong to that slice.
+  const prov = await page.evaluate(
+    () =>
+      (
+        window as unknown as { samCompare: { engine: { provenanceRecord: () => { slice: number } } } }
+      ).samCompare.engine.provenanceRecord().slice,
+  );
+  expect(prov).toBe(15);
+});
+
+test('a lost GPU device is surfaced, no stale mask is shown, and switching to WebAssembly recovers', async ({
+  page,
+}) => {
+  test.setTimeout(300_000);
+  const app = new ComparePage(page);
+  await app.open();
+  await app.waitForStudy();
+  await page.getByTestId('provider-select').selectOption('webgpu');
+  await app.loadPreset('sam2', 'fixture-hf-sam2');
+  await app.clickPixel(40, 55, { pane: 'sam2' });
+  await app.waitForResults(['sam2']);
+  await page.evaluate(async () => {
+    const e = (
+      window as unknown as {
+        samCompare: { engine: { client: { request: (r: { kind: string }) => Promise<unknown> } } };
+      }
+    ).samCompare.engine;
+    await e.client.request({ kind: 'debug-lose-gpu' });
+  });
+  await expect(page.getByTestId('gpu-lost-banner')).toBeVisible();
+  await expect(page.getByTestId('dice-sam2')).toHaveText('—');
+  expect(await app.mask('sam2')).toBeNull();
+  await page.getByTestId('toast-error').getByRole('button').click();
+  await page.getByTestId('switch-wasm').click();
+  await expect(page.getByTestId('gpu-lost-banner')).toBeHidden();
+  await expect(page.getByTestId('model-info-sam2')).toContainText('WebAssembly', { timeout: 60_000 });
+  await app.waitForResults(['sam2']);
+});
