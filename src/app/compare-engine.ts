@@ -16,7 +16,15 @@ import {
 import { axialSlice, maskOfLabel, toSourceGrid } from '../core/image/volume';
 import type { Mask, Modality, Rgb8Image } from '../core/image/types';
 import { readSingleFile, writeNifti, type InputFile, type ReadResult } from '../core/io';
-import { fillOutline } from '../core/image/morphology';
+import {
+  combineMasks,
+  isMaskName,
+  isSideFile,
+  parseLabelsJson,
+  parsePixelSizeCsv,
+  withPixelSpacing,
+  type MaskSet,
+} from '../core/io/open';
 import { assembleStudy, type Study } from '../core/io/study';
 import { segMetrics } from '../core/metrics';
 import { presetById } from '../core/models/registry';
@@ -40,6 +48,7 @@ import { useRuntimeStore } from '../state/runtime';
 import type { CachedModelInfo, CompareActions } from '../state/services';
 import { ViewerController } from '../viewer/controller';
 import { fileToInput, saveBytes } from './downloads';
+import { filesFromDrop } from './drop';
 
 export const APP_VERSION = '0.1.0';
 const MODEL_HOST_KEY = 'sam-compare.model-host';
@@ -207,44 +216,73 @@ export class CompareEngine implements CompareActions {
   }
 
   async openFiles(files: readonly File[], role: 'auto' | 'image' | 'gt'): Promise<void> {
+    await this.openInputs(() => Promise.all(files.map(fileToInput)), role);
+  }
+
+  async openDrop(dt: DataTransfer, role: 'auto' | 'image' | 'gt'): Promise<void> {
+    await this.openInputs(async () => {
+      const dropped = await filesFromDrop(dt);
+      return Promise.all(
+        dropped.map(async (d) => ({ name: d.path, bytes: new Uint8Array(await d.file.arrayBuffer()) })),
+      );
+    }, role);
+  }
+
+  private async openInputs(
+    getInputs: () => Promise<InputFile[]>,
+    role: 'auto' | 'image' | 'gt',
+  ): Promise<void> {
     await this.guard('Opening files', async () => {
-      if (files.length === 0) return;
-      this.s.patch({ loading: files.map((f) => f.name).join(', ') });
-      const inputs = await Promise.all(files.map(fileToInput));
-      if (role === 'gt') {
-        if (!this.study)
-          throw new AppError('invalid-argument', 'Open an image first, then its ground truth.');
-        await this.attachGroundTruth(inputs);
+      this.s.patch({ loading: 'files' });
+      const all = await getInputs();
+      if (all.length === 0) {
+        this.s.patch({ loading: null });
         return;
       }
-      const { image, gts } = classify(inputs, role);
+      this.s.patch({ loading: all.length === 1 ? (all[0]?.name ?? 'file') : `${all.length} files` });
+      const side = all.filter((f) => isSideFile(f.name));
+      const data = all.filter((f) => !isSideFile(f.name));
+      const text = (f: InputFile) => new TextDecoder().decode(f.bytes);
+      const spacing = new Map<string, number>();
+      const names = new Map<number, string>();
+      for (const f of side) {
+        if (/\.csv$/i.test(f.name)) for (const [k, v] of parsePixelSizeCsv(text(f))) spacing.set(k, v);
+        if (/\.json$/i.test(f.name)) for (const [k, v] of parseLabelsJson(text(f))) names.set(k, v);
+      }
+      const base = (n: string) => n.split('/').pop() ?? n;
+      const withSpacing = (r: ReadResult, name: string): ReadResult => {
+        const mm = spacing.get(base(name));
+        return mm && !r.volume.spacingKnown ? withPixelSpacing(r, mm) : r;
+      };
+      if (role === 'gt') {
+        const cur = this.study;
+        if (!cur) throw new AppError('invalid-argument', 'Open an image first, then its ground truth.');
+        const gt = combineMasks(data, cur.name);
+        await this.attachGroundTruth({ ...gt, names: new Map([...gt.names, ...names]) });
+        return;
+      }
+      const image =
+        role === 'image' || data.length === 1 ? data[0] : (data.find((f) => !isMaskName(f.name)) ?? data[0]);
       if (!image)
         throw new AppError('invalid-argument', 'None of the dropped files is an image this app reads.');
-      const read = readSingleFile(image);
-      const gtRead = gts.length ? combineMasks(gts) : null;
-      const study = assembleStudy(read, gtRead?.result ?? null, {
-        name: image.name,
-        ...(gtRead ? { gtName: gtRead.name, extraNames: gtRead.names } : {}),
+      const gts = role === 'image' ? [] : data.filter((f) => f !== image);
+      const read = withSpacing(readSingleFile(image), image.name);
+      const gt = gts.length ? combineMasks(gts, image.name) : null;
+      const study = assembleStudy(read, gt ? withSpacing(gt.result, gts[0]?.name ?? '') : null, {
+        name: base(image.name),
+        ...(gt ? { gtName: gt.name, extraNames: new Map([...gt.names, ...names]) } : {}),
       });
       await this.setStudy(study, null);
     });
   }
 
-  private async attachGroundTruth(inputs: readonly InputFile[]): Promise<void> {
+  private async attachGroundTruth(gt: MaskSet): Promise<void> {
     const cur = this.study;
     if (!cur) return;
-    const gt = combineMasks(inputs);
-    // Re-assemble on the current image; throws (and keeps the study) when the grids differ.
+    // Re-assemble on the current image; throws (and keeps the current study) when the grids differ.
     const study = assembleStudy(
       {
-        volume: {
-          ...cur.image,
-          dims: cur.sourceGeometry.dims,
-          spacing: cur.sourceGeometry.spacing,
-          origin: cur.sourceGeometry.origin,
-          direction: cur.sourceGeometry.direction,
-          data: this.sourceData(cur),
-        },
+        volume: { ...cur.image, ...cur.sourceGeometry, data: this.sourceData(cur) },
         format: cur.format as ReadResult['format'],
         notes: cur.notes,
         is8bit: cur.is8bit,
@@ -1033,81 +1071,4 @@ function windowPresetById(id: string, is8bit: boolean): WindowPreset {
 function defaultPreset(m: Modality, is8bit: boolean): WindowPreset {
   if (is8bit) return windowPresetById('identity', true);
   return windowPresetById(m === 'CT' ? 'abdomen' : 'percentile', false);
-}
-
-/** Picks the image among dropped files; the rest are masks (names like seg/label/mask/gt/annotation). */
-function classify(
-  files: readonly InputFile[],
-  role: 'auto' | 'image',
-): { image: InputFile | null; gts: InputFile[] } {
-  if (role === 'image' || files.length === 1) return { image: files[0] ?? null, gts: [] };
-  const isMaskName = (n: string) => /(seg|label|mask|gt|ground|annotation|_\d{3}\.png$)/i.test(n);
-  const image = files.find((f) => !isMaskName(f.name)) ?? files[0] ?? null;
-  return { image, gts: files.filter((f) => f !== image) };
-}
-
-/**
- * Masks for one image: one label map, or several binary masks (SAM-Med2D `<image>_<structure>_<k>.png`)
- * combined into one label map named after the files. HC18-style outlines are filled.
- */
-function combineMasks(files: readonly InputFile[]): {
-  result: ReadResult;
-  name: string;
-  names: Map<number, string>;
-} {
-  const names = new Map<number, string>();
-  const reads = files.map((f) => ({ f, r: readSingleFile(f) }));
-  const first = reads[0];
-  if (!first) throw new AppError('invalid-argument', 'No mask file given.');
-  const fill = (r: ReadResult, name: string): ReadResult => {
-    if (r.volume.dims[2] !== 1) return r;
-    const [w, h] = r.volume.dims;
-    const bin = { width: w, height: h, data: Uint8Array.from(r.volume.data, (v) => (v ? 1 : 0)) };
-    let area = 0;
-    for (const v of bin.data) area += v;
-    const filled = fillOutline(bin);
-    let fa = 0;
-    for (const v of filled.data) fa += v;
-    const isOutline = /annotation/i.test(name) || (area > 0 && area / fa < 0.1);
-    if (!isOutline || fa <= area) return r;
-    const data = Uint8Array.from(filled.data, (v) => (v ? 255 : 0));
-    return {
-      ...r,
-      volume: { ...r.volume, data },
-      notes: [
-        ...r.notes,
-        `${name}: the annotation is an outline; it was filled to get the structure (HC18 convention).`,
-      ],
-    };
-  };
-  if (reads.length === 1) {
-    const r = fill(first.r, first.f.name);
-    return { result: r, name: first.f.name, names };
-  }
-  const [w, h, d] = first.r.volume.dims;
-  const data = new Uint8Array(w * h * d);
-  reads.forEach(({ f, r }, i) => {
-    if (r.volume.dims.some((x, j) => x !== first.r.volume.dims[j])) {
-      throw new AppError(
-        'grid-mismatch',
-        `${f.name} is ${r.volume.dims.join('×')}, but ${first.f.name} is ${first.r.volume.dims.join('×')}; masks must share the image grid.`,
-      );
-    }
-    const filled = fill(r, f.name);
-    const value = i + 1;
-    const m = /_([a-z][a-z0-9_]*?)_(\d{3})\.png$/i.exec(f.name);
-    names.set(value, m?.[1] ?? f.name.replace(/\.[^.]+$/, ''));
-    filled.volume.data.forEach((v, k) => {
-      if (v) data[k] = value;
-    });
-  });
-  return {
-    result: {
-      ...first.r,
-      volume: { ...first.r.volume, data },
-      notes: [`${reads.length} mask files combined into one label map.`],
-    },
-    name: `${reads.length} masks`,
-    names,
-  };
 }

@@ -15,6 +15,7 @@ export interface CachedModelInfo {
 export interface CompareActions {
   mountViewer: (elements: { sam: HTMLDivElement; sam2: HTMLDivElement }) => Promise<() => void>;
   openFiles: (files: readonly File[], role: 'auto' | 'image' | 'gt') => Promise<void>;
+  openDrop: (dt: DataTransfer, role: 'auto' | 'image' | 'gt') => Promise<void>;
   openSample: () => Promise<void>;
   setSlice: (k: number) => void;
   setStructure: (value: number) => void;

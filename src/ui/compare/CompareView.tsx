@@ -72,7 +72,7 @@ export function CompareView() {
         onDrop={(e) => {
           e.preventDefault();
           setDragOver(false);
-          void actions.openFiles([...e.dataTransfer.files], 'auto');
+          void actions.openDrop(e.dataTransfer, 'auto');
         }}
       >
         {gpuLost && (
