@@ -224,6 +224,13 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
   {
+    // A test is its own composition root: it may wire layers together (a batch test drives real
+    // pipelines), but it still must not import a heavy library outside the layer that owns it.
+    files: ['src/**/*.test.ts'],
+    ignores: ['src/runtime/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [ORT, CORNERSTONE, PLOTLY] }] },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
   },

@@ -1,0 +1,187 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fixturePair } from '../../tools/fixtures/sam-fixtures';
+import { IDENTITY3, type Volume } from '../core/image/types';
+import { assembleStudy, type Study } from '../core/io/study';
+import { DEFAULT_PROTOCOL } from '../core/prompts/protocol';
+import { twoShapeScene } from '../core/testing/synthetic';
+import { LocalInference } from '../runtime/local-inference';
+import type { ResultRow } from './results';
+import { enumerateUnits, runBatch, type BatchModel, type CaseSource, type ResultSink } from './runner';
+
+/** A 2-slice synthetic study: the scene on slice 0, the same scene shifted on slice 1, with a label map. */
+function study(id: string): Study {
+  const w = 240;
+  const h = 160;
+  const a = twoShapeScene(w, h, `${id}-a`);
+  const b = twoShapeScene(w, h, `${id}-b`);
+  const data = new Uint8Array(w * h * 2);
+  data.set(a.grey, 0);
+  data.set(b.grey, w * h);
+  const lab = new Uint8Array(w * h * 2);
+  for (const [k, s] of [a, b].entries()) {
+    s.masks.disk.data.forEach((v, i) => v && (lab[k * w * h + i] = 1));
+    s.masks.rect.data.forEach((v, i) => v && (lab[k * w * h + i] = 2));
+  }
+  const vol = (d: Uint8Array): Volume => ({
+    dims: [w, h, 2],
+    spacing: [0.5, 0.5, 2],
+    spacingKnown: true,
+    origin: [0, 0, 0],
+    direction: IDENTITY3,
+    data: d,
+    modality: 'OT',
+  });
+  return assembleStudy(
+    { volume: vol(data), format: 'png', notes: [], is8bit: true },
+    { volume: vol(lab), format: 'png', notes: [], is8bit: true },
+    {
+      name: id,
+      modality: 'OT',
+      gtName: 'labels',
+      extraNames: new Map([
+        [1, 'disk'],
+        [2, 'rect'],
+      ]),
+    },
+  );
+}
+
+class MemorySink implements ResultSink {
+  readonly units = new Map<string, readonly ResultRow[]>();
+  puts = 0;
+  has = (u: string) => Promise.resolve(this.units.has(u));
+  put = (u: string, rows: readonly ResultRow[]) => {
+    this.puts++;
+    this.units.set(u, rows);
+    return Promise.resolve();
+  };
+  rows(): ResultRow[] {
+    return [...this.units.values()].flat();
+  }
+}
+
+const models: BatchModel[] = [
+  { slot: 'sam', id: 'fx-sam', label: 'fixture sam1-meta', contract: 'sam1-meta', isFixture: true },
+  { slot: 'sam2', id: 'fx-sam2', label: 'fixture sam2', contract: 'sam2-samexporter', isFixture: true },
+];
+const cases: CaseSource[] = ['c1', 'c2'].map((id) => ({ id, load: () => Promise.resolve(study(id)) }));
+const opts = {
+  dataset: 'synthetic',
+  protocol: { ...DEFAULT_PROTOCOL, strategies: ['centre-random', 'pos-neg'] as const, maxPoints: 3 },
+  sampling: { kind: 'all' } as const,
+  nsdTolerance: 2,
+  models,
+};
+
+describe('batch runner', () => {
+  let inf: LocalInference;
+  let encodes = 0;
+  beforeAll(async () => {
+    inf = new LocalInference();
+    const a = fixturePair('sam1-meta');
+    const b = fixturePair('sam2-samexporter');
+    await inf.load('sam', a.encoder, a.decoder);
+    await inf.load('sam2', b.encoder, b.decoder);
+  });
+  const counting = () => ({
+    encode: async (slot: 'sam' | 'sam2', key: string, image: Parameters<LocalInference['encode']>[2]) => {
+      encodes++;
+      return inf.encode(slot, key, image);
+    },
+    decode: inf.decode,
+    release: inf.release,
+  });
+
+  it('enumerates units per slice and structure above the minimum area', () => {
+    const s = study('c1');
+    expect(enumerateUnits(s, 50, { kind: 'all' }).map((u) => `${u.slice}:${u.structure.name}`)).toEqual([
+      '0:disk',
+      '0:rect',
+      '1:disk',
+      '1:rect',
+    ]);
+    expect(enumerateUnits(s, 50, { kind: 'largest', k: 1 })).toHaveLength(2);
+    expect(enumerateUnits(s, 1e9, { kind: 'all' })).toHaveLength(0);
+  });
+
+  it('writes one row per unit × model × strategy × n × candidate, encoding each slice once per model', async () => {
+    encodes = 0;
+    const sink = new MemorySink();
+    const r = await runBatch(cases, counting(), sink, opts);
+    expect(r.errors).toEqual([]);
+    expect(r.done).toBe(8); // 2 cases × 2 slices × 2 structures
+    expect(encodes).toBe(2 * 2 * 2); // cases × slices × models, reused across structures
+    const rows = sink.rows();
+    // SAM (sam1-meta): 3 multimask + single token; SAM 2: 3. Prompt sets: n = 1…3 plus pos+neg = 4.
+    expect(rows.filter((x) => x.model_slot === 'sam')).toHaveLength(8 * 4 * 4);
+    expect(rows.filter((x) => x.model_slot === 'sam2')).toHaveLength(8 * 4 * 3);
+    // Both models got identical prompts for every unit and strategy.
+    const key = (x: ResultRow) => `${x.case}|${x.slice}|${x.label_value}|${x.strategy}|${x.n_points}`;
+    const pts = new Map<string, string>();
+    for (const x of rows) {
+      const k = key(x);
+      const prev = pts.get(k);
+      if (prev) expect(x.points).toBe(prev);
+      else pts.set(k, x.points);
+    }
+    // Every prompt set has exactly one candidate per rule.
+    for (const k of pts.keys()) {
+      for (const slot of ['sam', 'sam2']) {
+        const set = rows.filter((x) => key(x) === k && x.model_slot === slot);
+        for (const rule of ['predicted-iou', 'first', 'oracle'])
+          expect(set.filter((x) => x.selected_by.split('|').includes(rule))).toHaveLength(1);
+        if (slot === 'sam')
+          expect(set.filter((x) => x.selected_by.split('|').includes('single'))).toHaveLength(1);
+      }
+    }
+    // The fixtures segment the centre-click structure well.
+    const best = rows.filter(
+      (x) => x.strategy === 'centre-random' && x.n_points === 1 && x.selected_by.includes('oracle'),
+    );
+    expect(Math.min(...best.map((x) => x.dice))).toBeGreaterThan(0.8);
+  });
+
+  it('resumes without recounting and cancels keeping finished units', async () => {
+    const sink = new MemorySink();
+    const ac = new AbortController();
+    let units = 0;
+    await runBatch(
+      cases,
+      counting(),
+      {
+        has: sink.has,
+        put: async (u, rows) => {
+          await sink.put(u, rows);
+          if (++units === 3) ac.abort();
+        },
+      },
+      opts,
+      { signal: ac.signal },
+    );
+    expect(sink.units.size).toBe(3);
+    const before = new Map(sink.units);
+    const r = await runBatch(cases, counting(), sink, opts);
+    expect(r.skipped).toBe(3);
+    expect(r.done).toBe(5);
+    expect(sink.units.size).toBe(8);
+    for (const [k, v] of before) expect(sink.units.get(k)).toBe(v);
+  });
+
+  it('re-encodes per unit when embedding reuse is off', async () => {
+    encodes = 0;
+    await runBatch(cases.slice(0, 1), counting(), new MemorySink(), { ...opts, noEmbeddingReuse: true });
+    expect(encodes).toBe(2 * 2 * 2); // slices × structures × models
+  });
+
+  it('runs the iterative error-region strategy', async () => {
+    const sink = new MemorySink();
+    await runBatch(cases.slice(0, 1), counting(), sink, {
+      ...opts,
+      protocol: { ...opts.protocol, strategies: ['error-region'], maxPoints: 3 },
+    });
+    const rows = sink.rows().filter((x) => x.model_slot === 'sam2');
+    const ns = [...new Set(rows.map((x) => x.n_points))];
+    expect(ns[0]).toBe(1);
+    for (const x of rows) expect(JSON.parse(x.points)).toHaveLength(x.n_points);
+  });
+});
