@@ -36,6 +36,7 @@ import type { InferenceClient } from '../runtime/client';
 import { CacheStorageModelCache, MemoryModelCache, type ModelCache } from '../runtime/model-fetch';
 import { loadLocalFiles, loadPreset, type LoadedModel, type ModelProvenance } from '../runtime/model-loader';
 import type { DecodedSetOut } from '../runtime/protocol';
+import type { ModelSourceMsg } from './batch-protocol';
 import {
   EMPTY_RESULT,
   SLOT_LABEL,
@@ -910,6 +911,35 @@ export class CompareEngine implements CompareActions {
   setModelHost(url: string): void {
     this.host = url.replace(/\/+$/, '');
     localStorage.setItem(MODEL_HOST_KEY, this.host);
+  }
+
+  // ---- batch bridge ---------------------------------------------------------------------------
+
+  /** Where the loaded models came from, so the batch worker can load the same ones. */
+  batchModelSources(appBase: string): ModelSourceMsg[] {
+    const out: ModelSourceMsg[] = [];
+    for (const slot of SLOTS) {
+      const src = this.sources[slot];
+      if (src?.presetId) out.push({ slot, kind: 'preset', presetId: src.presetId, host: this.host, appBase });
+      else if (src?.files) out.push({ slot, kind: 'local', files: src.files });
+    }
+    return out;
+  }
+
+  /** Opens one batch unit (a case, slice and structure with its prompts) in the comparison view. */
+  async showUnit(
+    study: Study,
+    slice: number,
+    label: number,
+    points: readonly PromptPoint[],
+    box: PromptBox | null,
+  ): Promise<void> {
+    await this.setStudy(study, null);
+    this.s.patch({ structure: label });
+    this.setSlice(slice);
+    this.afterSliceChange(slice);
+    this.pushPrompt({ points, box });
+    this.s.patch({ activeTab: 'compare' });
   }
 
   // ---- export -------------------------------------------------------------------------------

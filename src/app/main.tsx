@@ -9,7 +9,8 @@ import { probeCapabilities } from '../runtime/capabilities';
 import { startInferenceWorker } from '../runtime/create-worker';
 import { useRuntimeStore } from '../state/runtime';
 import { App } from '../ui/App';
-import { ActionsContext } from '../ui/context';
+import { ActionsContext, BatchActionsContext } from '../ui/context';
+import { BatchEngine } from './batch-engine';
 import '../ui/styles.css';
 import { CompareEngine } from './compare-engine';
 
@@ -20,12 +21,15 @@ export function start(root: HTMLElement): void {
     appBase,
     defaultModelHost: DEFAULT_MODEL_HOST,
   });
+  const batch = new BatchEngine(engine, appBase);
   // Tests and power users can reach the engine from the console (no data leaves through it).
-  (window as unknown as { samCompare?: unknown }).samCompare = { engine };
+  (window as unknown as { samCompare?: unknown }).samCompare = { engine, batch };
   createRoot(root).render(
     <StrictMode>
       <ActionsContext.Provider value={engine}>
-        <App />
+        <BatchActionsContext.Provider value={batch}>
+          <App />
+        </BatchActionsContext.Provider>
       </ActionsContext.Provider>
     </StrictMode>,
   );

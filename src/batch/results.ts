@@ -72,22 +72,19 @@ export const RESULT_COLUMNS: readonly (keyof ResultRow)[] = [
   'seed',
 ];
 
-export function csvCell(v: string | number | boolean | null | undefined): string {
-  if (v === null || v === undefined) return '';
-  const s =
-    typeof v === 'number'
-      ? Number.isInteger(v)
-        ? String(v)
-        : v.toPrecision(10).replace(/\.?0+$/, '')
-      : String(v);
+export function csvCell(v: unknown): string {
+  let s: string;
+  if (v === null || v === undefined) s = '';
+  else if (typeof v === 'number')
+    s = Number.isInteger(v) || !Number.isFinite(v) ? String(v) : v.toPrecision(10).replace(/\.?0+$/, '');
+  else if (typeof v === 'string') s = v;
+  else if (typeof v === 'boolean') s = v ? 'true' : 'false';
+  else s = JSON.stringify(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function toCsv<T extends Record<string, string | number | boolean | null>>(
-  rows: readonly T[],
-  columns: readonly (keyof T)[],
-): string {
-  const head = columns.map((c) => String(c)).join(',');
+export function toCsv<T>(rows: readonly T[], columns: readonly (keyof T & string)[]): string {
+  const head = columns.join(',');
   const body = rows.map((r) => columns.map((c) => csvCell(r[c])).join(','));
   return [head, ...body].join('\n') + '\n';
 }

@@ -136,6 +136,7 @@ export interface CompareState {
   readonly showMasks: boolean;
   readonly toasts: readonly Toast[];
   readonly gpuLost: string | null;
+  readonly activeTab: 'compare' | 'batch' | 'models' | 'about';
   readonly patch: (
     p: Partial<Omit<CompareState, 'patch' | 'setModel' | 'setResult' | 'toast' | 'dismiss' | 'clear'>>,
   ) => void;
@@ -170,6 +171,7 @@ const initial = {
   showMasks: true,
   toasts: [],
   gpuLost: null,
+  activeTab: 'compare' as const,
 };
 
 export const useCompareStore = create<CompareState>()((set) => ({

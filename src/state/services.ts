@@ -41,3 +41,24 @@ export interface CompareActions {
   modelHost: () => string;
   setModelHost: (url: string) => void;
 }
+
+export interface BatchActions {
+  openDatasetDrop: (dt: DataTransfer) => Promise<void>;
+  openDatasetFiles: (files: readonly File[]) => Promise<void>;
+  start: () => Promise<void>;
+  pause: () => void;
+  resume: () => void;
+  cancel: () => void;
+  loadRun: (id: string) => Promise<void>;
+  deleteRun: (id: string) => Promise<void>;
+  refreshRuns: () => Promise<void>;
+  exportResults: (what: 'results' | 'summary' | 'paired' | 'provenance') => void;
+  exportFigure: (name: string, format: 'png' | 'svg', dataUrl: string) => void;
+  openUnit: (unit: {
+    case: string;
+    slice: number;
+    label_value: number;
+    points: string;
+    box: string;
+  }) => Promise<void>;
+}

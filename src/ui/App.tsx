@@ -1,4 +1,7 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
+import { useCompareStore } from '../state/compare';
+import { useBatchActions } from './context';
+import { BatchView } from './batch/BatchView';
 import { BackendStatus } from './BackendStatus';
 import { CompareView } from './compare/CompareView';
 import { useActions } from './context';
@@ -57,8 +60,13 @@ function About() {
 }
 
 export function App() {
-  const [tab, setTab] = useState<Tab>('compare');
+  const tab = useCompareStore((s) => s.activeTab);
+  const setTab = (t: Tab) => useCompareStore.getState().patch({ activeTab: t });
   const [help, setHelp] = useState(false);
+  const batch = useBatchActions();
+  useEffect(() => {
+    if (tab === 'batch') void batch.refreshRuns();
+  }, [tab, batch]);
   const actions = useActions();
   const toggleHelp = useCallback(() => setHelp((h) => !h), []);
   useShortcuts(actions, toggleHelp);
@@ -92,12 +100,7 @@ export function App() {
         <div className={tab === 'compare' ? 'tab-body' : 'tab-body hidden'}>
           <CompareView />
         </div>
-        {tab === 'batch' && (
-          <div className="page" data-testid="batch-view">
-            <h2>Batch comparison</h2>
-            <p className="muted">Drop a dataset folder to run the paper’s protocol.</p>
-          </div>
-        )}
+        {tab === 'batch' && <BatchView />}
         {tab === 'models' && <ModelsView />}
         {tab === 'about' && <About />}
       </main>

@@ -186,3 +186,14 @@ export function greyToRgb8(grey: Uint8Array, width: number, height: number): Rgb
   }
   return { width, height, data };
 }
+
+/** A model-input window by name: a CT preset id, `percentile`, `percentile-volume`, `identity`; `auto` → undefined. */
+export function windowByName(id: string): IntensityWindow | undefined {
+  if (id === 'auto') return undefined;
+  const ct = CT_PRESETS.find((p) => p.id === id);
+  if (ct) return { kind: 'window', center: ct.center, width: ct.width };
+  if (id === 'percentile') return { kind: 'percentile', lower: 0.5, upper: 99.5, scope: 'slice' };
+  if (id === 'percentile-volume') return { kind: 'percentile', lower: 0.5, upper: 99.5, scope: 'volume' };
+  if (id === 'identity') return { kind: 'identity' };
+  return undefined;
+}

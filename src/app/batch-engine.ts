@@ -1,0 +1,371 @@
+/**
+ * The batch view's engine: dataset drops, the batch worker, run bookkeeping in IndexedDB, exports with
+ * provenance, and opening a unit in the comparison viewer.
+ */
+import { toAppError } from '../core/errors';
+import { stringHash } from '../core/hash';
+import { readImageFiles } from '../core/io/read-any';
+import type { SelectionRule } from '../core/models/selection';
+import { BatchStore, type RunMeta } from '../batch/idb-store';
+import { loadCase } from '../batch/case-loader';
+import type { DatasetPlan } from '../batch/layouts/types';
+import { RESULT_COLUMNS, toCsv, type ResultRow } from '../batch/results';
+import { pairedSummary, summarize, SUMMARY_COLUMNS } from '../batch/summary';
+import { promptPoint, type PromptBox } from '../core/prompts/types';
+import { useBatchStore, type RunListItem } from '../state/batch';
+import { useCompareStore } from '../state/compare';
+import type { BatchActions } from '../state/services';
+import type { BatchEvent, BatchRequest, BatchSettings, DatasetInput } from './batch-protocol';
+import { datasetFiles } from './batch-host';
+import { APP_VERSION, windowPresets, type CompareEngine } from './compare-engine';
+import { saveBytes } from './downloads';
+import { filesFromDrop, filesFromInput } from './drop';
+
+const RULES: SelectionRule[] = ['predicted-iou', 'first', 'oracle', 'single'];
+
+export class BatchEngine implements BatchActions {
+  private worker: Worker | null = null;
+  private files: DatasetInput[] = [];
+  private plan: DatasetPlan | null = null;
+  private fingerprint = '';
+  private readonly store = new BatchStore();
+
+  constructor(
+    private readonly compare: CompareEngine,
+    private readonly appBase: string,
+  ) {}
+
+  private get s() {
+    return useBatchStore.getState();
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(new URL('./batch-worker.ts', import.meta.url), { type: 'module', name: 'batch' });
+    w.onmessage = (ev: MessageEvent<BatchEvent>) => {
+      this.onEvent(ev.data);
+    };
+    this.worker = w;
+    return w;
+  }
+
+  private send(req: BatchRequest): void {
+    this.ensureWorker().postMessage(req);
+  }
+
+  settings(): BatchSettings {
+    const s = this.s;
+    const w =
+      s.windowPreset === 'auto'
+        ? undefined
+        : windowPresets(true).find((p) => p.id === s.windowPreset)?.window;
+    return {
+      protocol: {
+        seed: s.seed,
+        strategies: s.strategies as BatchSettings['protocol']['strategies'],
+        maxPoints: s.maxPoints,
+        firstClick: 'centre',
+        negatives: 2,
+        negMargin: 15,
+        boxShift: 5,
+        minArea: s.minArea,
+      },
+      sampling: s.sampling === 'all' ? { kind: 'all' } : { kind: s.sampling, k: s.samplingK },
+      ...(w ? { window: w } : {}),
+      nsdTolerance: 2,
+    };
+  }
+
+  async openDatasetDrop(dt: DataTransfer): Promise<void> {
+    const files = await filesFromDrop(dt);
+    await this.setDataset(files);
+  }
+
+  async openDatasetFiles(files: readonly File[]): Promise<void> {
+    await this.setDataset(filesFromInput(files));
+  }
+
+  private async setDataset(files: DatasetInput[]): Promise<void> {
+    if (files.length === 0) return;
+    const first = files[0]?.path.split('/') ?? [];
+    const rootName =
+      first.length > 1 && files.every((f) => f.path.startsWith(`${first[0] ?? ''}/`))
+        ? (first[0] ?? 'dataset')
+        : 'dataset';
+    this.files = files;
+    this.fingerprint = stringHash(
+      files
+        .map((f) => `${f.path}:${f.file.size}`)
+        .sort()
+        .join('\n'),
+    );
+    this.plan = null;
+    this.s.patch({
+      phase: 'scanning',
+      dataset: rootName,
+      fileCount: files.length,
+      previews: [],
+      skipped: [],
+      status: 'Reading the folder…',
+      rows: [],
+      runId: null,
+      resumeOf: null,
+      errors: [],
+      progress: null,
+    });
+    this.send({ kind: 'scan', files, rootName, settings: this.settings() });
+    await this.refreshRuns();
+  }
+
+  private onEvent(e: BatchEvent): void {
+    const s = this.s;
+    switch (e.kind) {
+      case 'scanned': {
+        this.plan = e.plan;
+        const unfinished = s.runs.find(
+          (r) => r.status !== 'done' && this.fingerprintOf(r.id) === this.fingerprint,
+        );
+        s.patch({
+          phase: 'ready',
+          status: '',
+          layout: e.plan.layout,
+          dataset: e.plan.name,
+          previews: e.previews,
+          skipped: e.plan.skipped,
+          planNotes: e.plan.notes,
+          resumeOf: unfinished ?? null,
+        });
+        return;
+      }
+      case 'status':
+        s.patch({ status: e.text });
+        return;
+      case 'progress':
+        s.patch({ progress: e.progress });
+        return;
+      case 'done':
+        s.patch({
+          phase: 'done',
+          status: e.cancelled
+            ? `Cancelled: ${e.done} units finished and kept.`
+            : `Finished: ${e.done} units (${e.skipped} already done).`,
+          errors: e.errors,
+        });
+        void this.afterRun();
+        return;
+      case 'error':
+        s.patch({ phase: 'error', status: e.error.message });
+        useCompareStore.getState().toast('error', e.error.message, e.error.detail);
+        return;
+    }
+  }
+
+  private readonly fingerprints = new Map<string, string>();
+  private fingerprintOf(runId: string): string | undefined {
+    return this.fingerprints.get(runId);
+  }
+
+  async refreshRuns(): Promise<void> {
+    try {
+      const runs = await this.store.runs();
+      for (const r of runs) this.fingerprints.set(r.id, r.fingerprint);
+      this.s.patch({ runs: runs.map(listItem) });
+    } catch (e) {
+      useCompareStore.getState().toast('warn', toAppError(e, 'internal', 'Reading saved runs').message);
+    }
+  }
+
+  private async afterRun(): Promise<void> {
+    await this.refreshRuns();
+    const id = this.s.runId;
+    if (id) await this.loadRun(id);
+  }
+
+  start(): Promise<void> {
+    const compare = useCompareStore.getState();
+    if (!this.plan) return Promise.resolve();
+    const sources = this.compare.batchModelSources(this.appBase);
+    if (
+      sources.length < 2 ||
+      compare.models.sam.status !== 'ready' ||
+      compare.models.sam2.status !== 'ready'
+    ) {
+      compare.toast(
+        'warn',
+        'Load a SAM and a SAM 2 model (Compare tab) before running a batch: the batch uses the same models.',
+      );
+      return;
+    }
+    const runId =
+      this.s.resumeOf?.id ??
+      `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${this.fingerprint.slice(0, 6)}`;
+    const total = this.s.previews.reduce((a, p) => a + p.units, 0);
+    this.fingerprints.set(runId, this.fingerprint);
+    this.s.patch({
+      phase: 'running',
+      runId,
+      status: 'Starting…',
+      progress: { done: 0, skipped: 0, total, unitsPerMinute: 0, etaSec: null, currentCase: '' },
+    });
+    this.send({
+      kind: 'run',
+      runId,
+      dataset: this.plan.name,
+      fingerprint: this.fingerprint,
+      files: this.files,
+      plan: this.plan,
+      settings: this.settings(),
+      models: sources,
+      provider: compare.models.sam.provider ?? 'wasm',
+      threads: compare.models.sam.threads ?? 1,
+      totalUnits: total,
+    });
+    return Promise.resolve();
+  }
+
+  pause(): void {
+    this.send({ kind: 'pause' });
+    this.s.patch({ phase: 'paused', status: 'Paused (after the current unit)' });
+  }
+
+  resume(): void {
+    this.send({ kind: 'resume' });
+    this.s.patch({ phase: 'running', status: 'Running' });
+  }
+
+  cancel(): void {
+    this.send({ kind: 'cancel' });
+    this.s.patch({ status: 'Cancelling after the current unit…' });
+  }
+
+  async loadRun(id: string): Promise<void> {
+    const rows = await this.store.rows(id);
+    this.s.patch({ runId: id, rows });
+  }
+
+  async deleteRun(id: string): Promise<void> {
+    await this.store.deleteRun(id);
+    if (this.s.runId === id) this.s.patch({ runId: null, rows: [] });
+    await this.refreshRuns();
+  }
+
+  private base(): string {
+    return (this.s.dataset ?? 'batch').replace(/[^a-zA-Z0-9._-]+/g, '_');
+  }
+
+  exportResults(what: 'results' | 'summary' | 'paired' | 'provenance'): void {
+    const rows = this.s.rows;
+    if (what === 'results')
+      saveBytes(
+        `${this.base()}_results.csv`,
+        new TextEncoder().encode(toCsv(rows, RESULT_COLUMNS)),
+        'text/csv',
+      );
+    else if (what === 'summary')
+      saveBytes(
+        `${this.base()}_summary.csv`,
+        new TextEncoder().encode(toCsv(summarize(rows, RULES), SUMMARY_COLUMNS)),
+        'text/csv',
+      );
+    else if (what === 'paired') {
+      const p = RULES.flatMap((r) => pairedSummary(rows, r, 'dice', String(this.s.seed)));
+      const cols = [
+        'dataset',
+        'modality',
+        'structure',
+        'strategy',
+        'n_points',
+        'rule',
+        'metric',
+        'n',
+        'meanDiff',
+        'ciLow',
+        'ciHigh',
+        'wilcoxonP',
+        'method',
+        'winsA',
+        'winsB',
+        'ties',
+      ] as const;
+      saveBytes(`${this.base()}_paired.csv`, new TextEncoder().encode(toCsv(p, cols)), 'text/csv');
+    } else void this.exportProvenance();
+  }
+
+  private async exportProvenance(): Promise<void> {
+    const id = this.s.runId;
+    const meta: RunMeta | undefined = id ? await this.store.getRun(id) : undefined;
+    const prov = {
+      app: { name: 'sam-compare', version: APP_VERSION },
+      date: new Date().toISOString(),
+      run: meta
+        ? { id: meta.id, createdAt: meta.createdAt, status: meta.status, units: meta.doneUnits }
+        : null,
+      dataset: {
+        name: this.s.dataset,
+        layout: this.s.layout,
+        fileListHash: meta?.fingerprint ?? this.fingerprint,
+        files: this.files.map((f) => f.path),
+      },
+      settings: meta?.settings ?? this.settings(),
+      selectionRules: RULES,
+      metrics: {
+        nsdToleranceMm: 2,
+        hd95: 'max of directed 95th percentiles',
+        boundary: '4-neighbour pixel boundary',
+      },
+    };
+    saveBytes(
+      `${this.base()}_provenance.json`,
+      new TextEncoder().encode(JSON.stringify(prov, null, 2)),
+      'application/json',
+    );
+  }
+
+  exportFigure(name: string, format: 'png' | 'svg', dataUrl: string): void {
+    const comma = dataUrl.indexOf(',');
+    const meta = dataUrl.slice(0, comma);
+    const payload = dataUrl.slice(comma + 1);
+    const bytes = meta.includes('base64')
+      ? Uint8Array.from(atob(payload), (c) => c.charCodeAt(0))
+      : new TextEncoder().encode(decodeURIComponent(payload));
+    saveBytes(`${this.base()}_${name}.${format}`, bytes, format === 'png' ? 'image/png' : 'image/svg+xml');
+  }
+
+  async openUnit(unit: {
+    case: string;
+    slice: number;
+    label_value: number;
+    points: string;
+    box: string;
+  }): Promise<void> {
+    const plan = this.plan;
+    const c = plan?.cases.find((x) => x.id === unit.case);
+    if (!plan || !c) {
+      useCompareStore
+        .getState()
+        .toast('warn', 'Drop the dataset folder again to open its cases in the viewer.');
+      return;
+    }
+    const files = new Map(datasetFiles(this.files).map((f) => [f.path, f]));
+    const study = await loadCase(c, files, plan.name, (f) => readImageFiles(f));
+    const pts = (JSON.parse(unit.points) as [number, number, 0 | 1][]).map(([x, y, l]) =>
+      promptPoint(x, y, l),
+    );
+    const b = unit.box ? (JSON.parse(unit.box) as [number, number, number, number]) : null;
+    const box: PromptBox | null = b ? { x0: b[0], y0: b[1], x1: b[2], y1: b[3] } : null;
+    await this.compare.showUnit(study, unit.slice, unit.label_value, pts, box);
+  }
+}
+
+function listItem(r: RunMeta): RunListItem {
+  return {
+    id: r.id,
+    dataset: r.dataset,
+    createdAt: r.createdAt,
+    status: r.status,
+    doneUnits: r.doneUnits,
+    totalUnits: r.totalUnits,
+  };
+}
+
+export type { ResultRow };

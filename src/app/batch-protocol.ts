@@ -1,0 +1,75 @@
+/** Messages between the batch view (main thread) and the batch worker. */
+import type { SerializedAppError } from '../core/errors';
+import type { IntensityWindow } from '../core/image/intensity';
+import type { ProtocolSettings } from '../core/prompts/protocol';
+import type { DatasetPlan } from '../batch/layouts/types';
+import type { BatchProgress, SliceSampling } from '../batch/runner';
+
+export interface DatasetInput {
+  readonly path: string;
+  readonly file: File;
+}
+
+export type ModelSourceMsg =
+  | {
+      readonly slot: 'sam' | 'sam2';
+      readonly kind: 'preset';
+      readonly presetId: string;
+      readonly host: string;
+      readonly appBase: string;
+    }
+  | { readonly slot: 'sam' | 'sam2'; readonly kind: 'local'; readonly files: readonly File[] };
+
+export interface BatchSettings {
+  readonly protocol: ProtocolSettings;
+  readonly sampling: SliceSampling;
+  readonly window?: IntensityWindow;
+  readonly nsdTolerance: number;
+}
+
+export interface CasePreview {
+  readonly id: string;
+  readonly modality: string;
+  readonly slices: number;
+  readonly structures: readonly { readonly name: string; readonly value: number; readonly units: number }[];
+  readonly units: number;
+  readonly error?: string;
+}
+
+export type BatchRequest =
+  | {
+      readonly kind: 'scan';
+      readonly files: readonly DatasetInput[];
+      readonly rootName: string;
+      readonly settings: BatchSettings;
+    }
+  | {
+      readonly kind: 'run';
+      readonly runId: string;
+      readonly dataset: string;
+      readonly fingerprint: string;
+      readonly files: readonly DatasetInput[];
+      readonly plan: DatasetPlan;
+      readonly settings: BatchSettings;
+      readonly models: readonly ModelSourceMsg[];
+      readonly provider: 'wasm' | 'webgpu';
+      readonly threads: number;
+      readonly totalUnits: number;
+      readonly wasmPaths?: { readonly mjs: string; readonly wasm: string };
+    }
+  | { readonly kind: 'pause' }
+  | { readonly kind: 'resume' }
+  | { readonly kind: 'cancel' };
+
+export type BatchEvent =
+  | { readonly kind: 'scanned'; readonly plan: DatasetPlan; readonly previews: readonly CasePreview[] }
+  | { readonly kind: 'progress'; readonly progress: BatchProgress }
+  | { readonly kind: 'status'; readonly text: string }
+  | {
+      readonly kind: 'done';
+      readonly done: number;
+      readonly skipped: number;
+      readonly errors: readonly { case: string; message: string }[];
+      readonly cancelled: boolean;
+    }
+  | { readonly kind: 'error'; readonly error: SerializedAppError };

@@ -1,0 +1,482 @@
+import { useMemo, useRef, useState } from 'react';
+import { SELECTION_LABELS, type SelectionRule } from '../../core/models/selection';
+import { STRATEGY_LABELS, type StrategyId } from '../../core/prompts/protocol';
+import { pairedSummary, summarize, type MetricId } from '../../batch/summary';
+import { useBatchStore } from '../../state/batch';
+import { useCompareStore } from '../../state/compare';
+import { useBatchActions } from '../context';
+import { fmtNum, fmtSigned } from '../format';
+import { Figures } from './Figures';
+
+const RULES: SelectionRule[] = ['predicted-iou', 'first', 'oracle', 'single'];
+const STRATEGIES: StrategyId[] = ['centre-random', 'pos-neg', 'error-region', 'box'];
+const METRIC_LABEL: Record<MetricId, string> = { dice: 'Dice', iou: 'IoU', nsd: 'NSD @ 2 mm', hd95: 'HD95' };
+
+function fmtEta(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return '—';
+  if (s < 90) return `${Math.round(s)} s`;
+  return `${Math.round(s / 60)} min`;
+}
+
+function Preview() {
+  const b = useBatchStore();
+  const total = b.previews.reduce((a, p) => a + p.units, 0);
+  const samEnc = useCompareStore((s) => s.results.sam.encodeMs);
+  const perUnitSec = ((samEnc ?? 1500) * 2) / 1000 / 2 + 1;
+  return (
+    <section className="card" data-testid="batch-preview">
+      <h3>
+        {b.dataset}{' '}
+        <span className="muted">
+          · {b.layout} layout · {b.fileCount} files
+        </span>
+      </h3>
+      {b.planNotes.map((n) => (
+        <div className="note" key={n}>
+          {n}
+        </div>
+      ))}
+      <table className="grid">
+        <thead>
+          <tr>
+            <th>case</th>
+            <th>modality</th>
+            <th>slices</th>
+            <th>structures (units)</th>
+            <th>units</th>
+          </tr>
+        </thead>
+        <tbody>
+          {b.previews.map((p) => (
+            <tr key={p.id} data-testid="preview-case">
+              <td>{p.id}</td>
+              <td>{p.modality}</td>
+              <td>{p.slices}</td>
+              <td className="small">
+                {p.error ? (
+                  <span className="error-text">{p.error}</span>
+                ) : (
+                  p.structures.map((s) => `${s.name.replace(/_/g, ' ')} (${s.units})`).join(', ')
+                )}
+              </td>
+              <td>{p.units}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="muted" data-testid="batch-total">
+        {b.previews.length} cases · {total} units · estimated {fmtEta(total * perUnitSec)} with the loaded
+        models
+      </div>
+      {b.skipped.length > 0 && (
+        <details data-testid="batch-skipped">
+          <summary>{b.skipped.length} files not used</summary>
+          <ul className="small">
+            {b.skipped.map((s) => (
+              <li key={s.path}>
+                {s.path}: {s.reason}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      {b.resumeOf && (
+        <div className="note" data-testid="batch-resume">
+          This folder has an unfinished run ({b.resumeOf.doneUnits}/{b.resumeOf.totalUnits} units): Run
+          resumes it without recounting finished units.
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Settings() {
+  const b = useBatchStore();
+  const toggle = (s: StrategyId) =>
+    b.patch({
+      strategies: b.strategies.includes(s) ? b.strategies.filter((x) => x !== s) : [...b.strategies, s],
+    });
+  return (
+    <section className="card" data-testid="batch-settings">
+      <h3>Protocol</h3>
+      <div className="row wrap">
+        {STRATEGIES.map((s) => (
+          <label key={s} className="inline">
+            <input
+              type="checkbox"
+              checked={b.strategies.includes(s)}
+              onChange={() => toggle(s)}
+              data-testid={`strategy-${s}`}
+            />{' '}
+            {STRATEGY_LABELS[s]}
+          </label>
+        ))}
+      </div>
+      <div className="row wrap">
+        <label>
+          positive clicks n = 1…
+          <input
+            type="number"
+            min={1}
+            max={10}
+            value={b.maxPoints}
+            onChange={(e) => b.patch({ maxPoints: Number(e.target.value) })}
+            className="narrow"
+            data-testid="batch-maxn"
+          />
+        </label>
+        <label>
+          seed{' '}
+          <input
+            type="number"
+            value={b.seed}
+            onChange={(e) => b.patch({ seed: Number(e.target.value) })}
+            className="narrow"
+            data-testid="batch-seed"
+          />
+        </label>
+        <label>
+          min area (px){' '}
+          <input
+            type="number"
+            min={1}
+            value={b.minArea}
+            onChange={(e) => b.patch({ minArea: Number(e.target.value) })}
+            className="narrow"
+          />
+        </label>
+        <label>
+          slices{' '}
+          <select
+            value={b.sampling}
+            onChange={(e) => b.patch({ sampling: e.target.value as 'all' | 'every' | 'largest' })}
+            data-testid="batch-sampling"
+          >
+            <option value="all">all with the structure</option>
+            <option value="every">every k-th</option>
+            <option value="largest">k largest</option>
+          </select>
+        </label>
+        {b.sampling !== 'all' && (
+          <label>
+            k{' '}
+            <input
+              type="number"
+              min={1}
+              value={b.samplingK}
+              onChange={(e) => b.patch({ samplingK: Number(e.target.value) })}
+              className="narrow"
+              data-testid="batch-k"
+            />
+          </label>
+        )}
+        <label>
+          window{' '}
+          <select value={b.windowPreset} onChange={(e) => b.patch({ windowPreset: e.target.value })}>
+            <option value="auto">by modality (CT W400/L40, others percentile)</option>
+            <option value="abdomen">CT abdomen W400/L40</option>
+            <option value="liver">CT liver W150/L30</option>
+            <option value="percentile">percentile 0.5–99.5</option>
+          </select>
+        </label>
+      </div>
+      <p className="muted small">
+        All candidates are stored; the mask rule is chosen when reading the results. Both models always get
+        identical prompts.
+      </p>
+    </section>
+  );
+}
+
+function Progress() {
+  const actions = useBatchActions();
+  const b = useBatchStore();
+  const p = b.progress;
+  return (
+    <section className="card" data-testid="batch-progress">
+      <div className="row wrap">
+        {(b.phase === 'ready' || b.phase === 'done' || b.phase === 'error') && (
+          <button
+            onClick={() => void actions.start()}
+            disabled={b.previews.length === 0}
+            data-testid="batch-run"
+          >
+            {b.resumeOf ? 'Resume run' : 'Run'}
+          </button>
+        )}
+        {b.phase === 'running' && (
+          <button onClick={() => actions.pause()} data-testid="batch-pause">
+            Pause
+          </button>
+        )}
+        {b.phase === 'paused' && (
+          <button onClick={() => actions.resume()} data-testid="batch-resume-btn">
+            Continue
+          </button>
+        )}
+        {(b.phase === 'running' || b.phase === 'paused') && (
+          <button onClick={() => actions.cancel()} data-testid="batch-cancel">
+            Cancel
+          </button>
+        )}
+        <span className="muted" data-testid="batch-status">
+          {b.status}
+        </span>
+      </div>
+      {p && (
+        <div className="progress">
+          <progress max={Math.max(1, p.total)} value={p.done + p.skipped} data-testid="batch-progress-bar" />
+          <span data-testid="batch-progress-text">
+            {p.done + p.skipped} / {p.total} units · {p.unitsPerMinute.toFixed(1)} units/min · ETA{' '}
+            {fmtEta(p.etaSec)} {p.currentCase && `· ${p.currentCase}`}
+          </span>
+        </div>
+      )}
+      {b.errors.length > 0 && (
+        <details>
+          <summary className="error-text">{b.errors.length} units failed</summary>
+          <ul className="small">
+            {b.errors.map((e, i) => (
+              <li key={i}>
+                {e.case}: {e.message}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </section>
+  );
+}
+
+function Results() {
+  const actions = useBatchActions();
+  const b = useBatchStore();
+  const [strategy, setStrategy] = useState('centre-random');
+  const [n, setN] = useState(1);
+  const summary = useMemo(() => summarize(b.rows, [b.rule], [b.metric]), [b.rows, b.rule, b.metric]);
+  const paired = useMemo(
+    () => pairedSummary(b.rows, b.rule, b.metric, String(b.seed)),
+    [b.rows, b.rule, b.metric, b.seed],
+  );
+  const strategies = [...new Set(b.rows.map((r) => r.strategy))];
+  const ns = [...new Set(b.rows.filter((r) => r.strategy === strategy).map((r) => r.n_points))].sort(
+    (x, y) => x - y,
+  );
+  const shown = summary.filter((s) => s.strategy === strategy && s.n_points === n);
+  const groups = [...new Set(shown.map((s) => `${s.dataset}|${s.modality}|${s.structure}`))];
+  if (b.rows.length === 0) return null;
+  return (
+    <section className="card" data-testid="batch-results">
+      <h3>Results</h3>
+      <div className="row wrap">
+        <label>
+          mask rule{' '}
+          <select
+            value={b.rule}
+            onChange={(e) => b.patch({ rule: e.target.value as SelectionRule })}
+            data-testid="batch-rule"
+          >
+            {RULES.map((r) => (
+              <option key={r} value={r}>
+                {SELECTION_LABELS[r]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          metric{' '}
+          <select
+            value={b.metric}
+            onChange={(e) => b.patch({ metric: e.target.value as MetricId })}
+            data-testid="batch-metric"
+          >
+            {(Object.keys(METRIC_LABEL) as MetricId[]).map((m) => (
+              <option key={m} value={m}>
+                {METRIC_LABEL[m]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          prompts{' '}
+          <select
+            value={strategy}
+            onChange={(e) => setStrategy(e.target.value)}
+            data-testid="batch-strategy-view"
+          >
+            {strategies.map((s) => (
+              <option key={s} value={s}>
+                {STRATEGY_LABELS[s as StrategyId]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          n{' '}
+          <select value={n} onChange={(e) => setN(Number(e.target.value))}>
+            {ns.map((x) => (
+              <option key={x} value={x}>
+                {x}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <table className="grid" data-testid="summary-table">
+        <thead>
+          <tr>
+            <th>dataset</th>
+            <th>modality</th>
+            <th>structure</th>
+            <th>SAM mean ± sd</th>
+            <th>SAM 2 mean ± sd</th>
+            <th>median [IQR] SAM / SAM 2</th>
+            <th>units</th>
+            <th>SAM 2 − SAM (95 % CI)</th>
+            <th>Wilcoxon p</th>
+            <th>wins SAM / SAM 2</th>
+          </tr>
+        </thead>
+        <tbody>
+          {groups.map((g) => {
+            const [dataset = '', modality = '', structure = ''] = g.split('|');
+            const a = shown.find(
+              (s) => `${s.dataset}|${s.modality}|${s.structure}` === g && s.model_slot === 'sam',
+            );
+            const c = shown.find(
+              (s) => `${s.dataset}|${s.modality}|${s.structure}` === g && s.model_slot === 'sam2',
+            );
+            const p = paired.find(
+              (x) =>
+                x.dataset === dataset &&
+                x.modality === modality &&
+                x.structure === structure &&
+                x.strategy === strategy &&
+                x.n_points === n,
+            );
+            return (
+              <tr key={g} data-testid="summary-row">
+                <td>{dataset}</td>
+                <td>{modality}</td>
+                <td>{structure.replace(/_/g, ' ')}</td>
+                <td>{a ? `${fmtNum(a.mean)} ± ${fmtNum(a.sd)}` : '—'}</td>
+                <td>{c ? `${fmtNum(c.mean)} ± ${fmtNum(c.sd)}` : '—'}</td>
+                <td className="small">
+                  {a ? `${fmtNum(a.median)} [${fmtNum(a.iqr)}]` : '—'} /{' '}
+                  {c ? `${fmtNum(c.median)} [${fmtNum(c.iqr)}]` : '—'}
+                </td>
+                <td>{a?.n ?? c?.n ?? 0}</td>
+                <td>
+                  {p && p.n > 0
+                    ? `${fmtSigned(p.meanDiff)} (${fmtSigned(p.ciLow)}, ${fmtSigned(p.ciHigh)})`
+                    : '—'}
+                </td>
+                <td>{p && p.n > 0 ? p.wilcoxonP.toPrecision(3) : '—'}</td>
+                <td>{p ? `${p.winsA} / ${p.winsB}` : '—'}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      <div className="row wrap">
+        <button onClick={() => actions.exportResults('results')} data-testid="export-results">
+          results.csv
+        </button>
+        <button onClick={() => actions.exportResults('summary')} data-testid="export-summary">
+          summary.csv
+        </button>
+        <button onClick={() => actions.exportResults('paired')} data-testid="export-paired">
+          paired.csv
+        </button>
+        <button onClick={() => actions.exportResults('provenance')} data-testid="export-provenance">
+          provenance.json
+        </button>
+      </div>
+      <Figures rows={b.rows} rule={b.rule} />
+    </section>
+  );
+}
+
+function Runs() {
+  const actions = useBatchActions();
+  const runs = useBatchStore((s) => s.runs);
+  const current = useBatchStore((s) => s.runId);
+  if (runs.length === 0) return null;
+  return (
+    <section className="card" data-testid="batch-runs">
+      <h3>Saved runs (this browser)</h3>
+      <table className="grid">
+        <tbody>
+          {runs.map((r) => (
+            <tr key={r.id} className={r.id === current ? 'current' : ''}>
+              <td>{r.dataset}</td>
+              <td className="small">{r.createdAt.slice(0, 19).replace('T', ' ')}</td>
+              <td>{r.status}</td>
+              <td>
+                {r.doneUnits}/{r.totalUnits}
+              </td>
+              <td>
+                <button onClick={() => void actions.loadRun(r.id)}>Show</button>{' '}
+                <button onClick={() => void actions.deleteRun(r.id)}>Delete</button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+export function BatchView() {
+  const actions = useBatchActions();
+  const phase = useBatchStore((s) => s.phase);
+  const status = useBatchStore((s) => s.status);
+  const inputRef = useRef<HTMLInputElement>(null);
+  const [drag, setDrag] = useState(false);
+  return (
+    <div className="page batch" data-testid="batch-view">
+      <h2>Batch comparison</h2>
+      <div
+        className={`dropzone ${drag ? 'drag' : ''}`}
+        data-testid="batch-dropzone"
+        onDragOver={(e) => {
+          e.preventDefault();
+          setDrag(true);
+        }}
+        onDragLeave={() => setDrag(false)}
+        onDrop={(e) => {
+          e.preventDefault();
+          setDrag(false);
+          void actions.openDatasetDrop(e.dataTransfer);
+        }}
+      >
+        Drop a dataset folder here (nnU-Net/MSD, AMOS, TotalSegmentator, CHAOS, CAMUS, HC18, FH-PS-AOP, or
+        images/ + masks/), or <button onClick={() => inputRef.current?.click()}>choose a folder…</button>
+        <input
+          ref={inputRef}
+          type="file"
+          hidden
+          multiple
+          data-testid="batch-folder-input"
+          {...{ webkitdirectory: '' }}
+          onChange={(e) => {
+            const f = [...(e.target.files ?? [])];
+            e.target.value = '';
+            void actions.openDatasetFiles(f);
+          }}
+        />
+        <div className="muted small">Files are read in this browser; nothing is uploaded.</div>
+      </div>
+      {phase === 'scanning' && <p data-testid="batch-scanning">{status || 'Scanning…'}</p>}
+      {phase !== 'idle' && phase !== 'scanning' && (
+        <>
+          <Preview />
+          <Settings />
+          <Progress />
+        </>
+      )}
+      <Results />
+      <Runs />
+    </div>
+  );
+}
