@@ -194,7 +194,7 @@ export class BatchEngine implements BatchActions {
         'warn',
         'Load a SAM and a SAM 2 model (Compare tab) before running a batch: the batch uses the same models.',
       );
-      return;
+      return Promise.resolve();
     }
     const runId =
       this.s.resumeOf?.id ??

@@ -2,7 +2,8 @@
 /** The batch worker entry: its own ONNX Runtime instance, off the main thread and the viewer's worker. */
 import { BatchStore } from '../batch/idb-store';
 import { readImageFiles } from '../core/io/read-any';
-import { configure, wasmUrls } from '../runtime/ort-env';
+import { configure } from '../runtime/ort-env';
+import { wasmUrls } from '../runtime/ort-wasm-urls';
 import { BatchHost } from './batch-host';
 import type { BatchRequest } from './batch-protocol';
 

@@ -1,7 +1,7 @@
 /// <reference lib="webworker" />
 /** The inference worker entry: one dedicated worker owns every ONNX Runtime session. */
 import { InferenceHost } from './host';
-import { wasmUrls } from './ort-env';
+import { wasmUrls } from './ort-wasm-urls';
 import type { RequestEnvelope } from './protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
