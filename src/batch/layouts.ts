@@ -11,6 +11,7 @@ import { finishPlan, LAYOUT_LABELS, type Detection, type Detector } from './layo
 import { detectChaos } from './layouts/chaos';
 import { detectImagesMasks } from './layouts/images-masks';
 import { detectNnunet } from './layouts/nnunet';
+import { detectFolderPairs } from './layouts/pairs';
 import { buildFileSet, normalizePath } from './layouts/paths';
 import { detectTotalSegmentator } from './layouts/totalseg';
 import type { DatasetFile, DatasetPlan } from './layouts/types';
@@ -38,6 +39,7 @@ const DETECTORS: readonly Detector[] = [
   detectFhPsAop,
   detectNnunet,
   detectImagesMasks,
+  detectFolderPairs,
 ];
 
 export async function detectLayout(files: readonly DatasetFile[], rootName?: string): Promise<DatasetPlan> {

@@ -75,6 +75,7 @@ export const LAYOUT_LABELS: Readonly<Record<LayoutId, string>> = {
   hc18: 'HC18',
   'fh-ps-aop': 'FH-PS-AOP',
   'images-masks': 'images/masks',
+  'folder-pairs': 'image + segmentation per folder',
   unknown: 'unrecognised',
 };
 

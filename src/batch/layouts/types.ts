@@ -21,6 +21,7 @@ export type LayoutId =
   | 'hc18'
   | 'fh-ps-aop'
   | 'images-masks'
+  | 'folder-pairs'
   | 'unknown';
 
 export type LabelSource =
