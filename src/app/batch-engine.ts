@@ -17,6 +17,7 @@ import { useCompareStore } from '../state/compare';
 import type { BatchActions } from '../state/services';
 import type { BatchEvent, BatchRequest, BatchSettings, DatasetInput } from './batch-protocol';
 import { datasetFiles } from './batch-host';
+import { cornerstoneFrameDecoder } from '../viewer/dicom-codecs';
 import { APP_VERSION, windowPresets, type CompareEngine } from './compare-engine';
 import { saveBytes } from './downloads';
 import { filesFromDrop, filesFromInput } from './drop';
@@ -347,7 +348,9 @@ export class BatchEngine implements BatchActions {
       return;
     }
     const files = new Map(datasetFiles(this.files).map((f) => [f.path, f]));
-    const study = await loadCase(c, files, plan.name, (f) => readImageFiles(f));
+    const study = await loadCase(c, files, plan.name, (f) =>
+      readImageFiles(f, { decoder: cornerstoneFrameDecoder }),
+    );
     const pts = (JSON.parse(unit.points) as [number, number, 0 | 1][]).map(([x, y, l]) =>
       promptPoint(x, y, l),
     );

@@ -4,15 +4,18 @@ import { BatchStore } from '../batch/idb-store';
 import { readImageFiles } from '../core/io/read-any';
 import { configure } from '../runtime/ort-env';
 import { wasmUrls } from '../runtime/ort-wasm-urls';
+import { codecWasmUrls } from '../viewer/codec-wasm-urls';
+import { cornerstoneFrameDecoder, setCodecWasmUrls } from '../viewer/dicom-codecs';
 import { BatchHost } from './batch-host';
 import type { BatchRequest } from './batch-protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
+setCodecWasmUrls(codecWasmUrls(scope.location.href));
 const host = new BatchHost(
   (e) => {
     scope.postMessage(e);
   },
-  (files) => readImageFiles(files),
+  (files) => readImageFiles(files, { decoder: cornerstoneFrameDecoder }),
   new BatchStore(),
   (threads, paths) => {
     configure(threads, paths ?? wasmUrls(scope.location.href));

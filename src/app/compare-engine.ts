@@ -16,6 +16,9 @@ import {
 import { axialSlice, maskOfLabel, toSourceGrid } from '../core/image/volume';
 import type { Mask, Modality, Rgb8Image } from '../core/image/types';
 import { readSingleFile, writeNifti, type InputFile, type ReadResult } from '../core/io';
+import type { FrameDecoder } from '../core/io/dicom';
+import { writeDicomSeg } from '../core/io/dicom-seg';
+import { isDicomFile, isDicomSeg, readDicomImage, readImageFiles, readSegOnGrid } from '../core/io/read-any';
 import {
   combineMasks,
   isMaskName,
@@ -65,6 +68,8 @@ interface History {
 
 export interface EngineDeps {
   readonly createClient: () => InferenceClient;
+  /** Decodes compressed DICOM frames (Cornerstone's codecs, provided by the composition root). */
+  readonly frameDecoder?: FrameDecoder;
   readonly appBase: string;
   readonly defaultModelHost: string;
 }
@@ -255,43 +260,90 @@ export class CompareEngine implements CompareActions {
         const mm = spacing.get(base(name));
         return mm && !r.volume.spacingKnown ? withPixelSpacing(r, mm) : r;
       };
+      const decoder = this.deps.frameDecoder;
+      const segs = data.filter(isDicomSeg);
       if (role === 'gt') {
         const cur = this.study;
         if (!cur) throw new AppError('invalid-argument', 'Open an image first, then its ground truth.');
+        const seg = segs[0];
+        if (seg) {
+          const r = readSegOnGrid(seg, this.sourceRead(cur));
+          await this.attachGroundTruth({
+            result: r,
+            name: base(seg.name),
+            names: new Map(r.labelNames ?? []),
+          });
+          return;
+        }
         const gt = combineMasks(data, cur.name);
         await this.attachGroundTruth({ ...gt, names: new Map([...gt.names, ...names]) });
         return;
       }
-      const image =
-        role === 'image' || data.length === 1 ? data[0] : (data.find((f) => !isMaskName(f.name)) ?? data[0]);
-      if (!image)
-        throw new AppError('invalid-argument', 'None of the dropped files is an image this app reads.');
-      const gts = role === 'image' ? [] : data.filter((f) => f !== image);
-      const read = withSpacing(readSingleFile(image), image.name);
-      const gt = gts.length ? combineMasks(gts, image.name) : null;
-      const study = assembleStudy(read, gt ? withSpacing(gt.result, gts[0]?.name ?? '') : null, {
-        name: base(image.name),
+      const dicom = data.filter((f) => isDicomFile(f) && !segs.includes(f));
+      let read: ReadResult;
+      let imageName: string;
+      let rest: InputFile[];
+      if (dicom.length > 0 && role !== 'image') {
+        read = (await readDicomImage(dicom, decoder ? { decoder } : {})).result;
+        imageName = `DICOM series (${dicom.length} files)`;
+        rest = data.filter((f) => !dicom.includes(f) && !segs.includes(f));
+      } else {
+        const image =
+          role === 'image' || data.length === 1
+            ? data[0]
+            : (data.find((f) => !isMaskName(f.name) && !segs.includes(f)) ?? data[0]);
+        if (!image)
+          throw new AppError('invalid-argument', 'None of the dropped files is an image this app reads.');
+        const companions = data.filter((f) => f !== image && /\.(raw|zraw)$/i.test(f.name));
+        read = withSpacing(
+          await readImageFiles([image, ...companions], decoder ? { decoder } : {}),
+          image.name,
+        );
+        imageName = base(image.name);
+        rest =
+          role === 'image'
+            ? []
+            : data.filter((f) => f !== image && !companions.includes(f) && !segs.includes(f));
+      }
+      let gt: MaskSet | null = null;
+      const seg = segs[0];
+      if (seg) {
+        const r = readSegOnGrid(seg, read);
+        gt = { result: r, name: base(seg.name), names: new Map(r.labelNames ?? []) };
+      } else if (rest.length) {
+        gt = combineMasks(rest, imageName);
+      }
+      const study = assembleStudy(read, gt ? withSpacing(gt.result, rest[0]?.name ?? '') : null, {
+        name: imageName,
         ...(gt ? { gtName: gt.name, extraNames: new Map([...gt.names, ...names]) } : {}),
       });
       await this.setStudy(study, null);
     });
   }
 
+  /** The current image as read (source grid), to re-assemble it with new ground truth. */
+  private sourceRead(cur: Study): ReadResult {
+    return {
+      volume: { ...cur.image, ...cur.sourceGeometry, data: this.sourceData(cur) },
+      format: cur.format as ReadResult['format'],
+      notes: cur.notes,
+      is8bit: cur.is8bit,
+      ...(cur.rgb ? { rgb: cur.rgb } : {}),
+      ...(cur.dicom ? { dicom: cur.dicom } : {}),
+      ...(cur.frameOfReference ? { frameOfReference: cur.frameOfReference } : {}),
+    };
+  }
+
   private async attachGroundTruth(gt: MaskSet): Promise<void> {
     const cur = this.study;
     if (!cur) return;
     // Re-assemble on the current image; throws (and keeps the current study) when the grids differ.
-    const study = assembleStudy(
-      {
-        volume: { ...cur.image, ...cur.sourceGeometry, data: this.sourceData(cur) },
-        format: cur.format as ReadResult['format'],
-        notes: cur.notes,
-        is8bit: cur.is8bit,
-        ...(cur.rgb ? { rgb: cur.rgb } : {}),
-      },
-      gt.result,
-      { name: cur.name, modality: cur.modality, gtName: gt.name, extraNames: gt.names },
-    );
+    const study = assembleStudy(this.sourceRead(cur), gt.result, {
+      name: cur.name,
+      modality: cur.modality,
+      gtName: gt.name,
+      extraNames: gt.names,
+    });
     await this.setStudy(study, null);
   }
 
@@ -1014,7 +1066,36 @@ export class CompareEngine implements CompareActions {
             writeNifti({ ...study.sourceGeometry, data: src }, 'uint8', `sam-compare ${slot} mask`),
           );
         } else {
-          throw new AppError('unsupported-format', 'DICOM SEG export needs a DICOM source study.');
+          const d = study.dicom;
+          if (!study.isDicom || !d || !study.frameOfReference)
+            throw new AppError(
+              'unsupported-format',
+              'DICOM SEG export needs a DICOM source series (with a frame of reference).',
+            );
+          const [nx, ny, nz] = study.image.dims;
+          const vol = new Uint8Array(nx * ny * nz);
+          vol.set(mask.data, this.s.slice * nx * ny);
+          const structure =
+            this.s.study?.structures.find((x) => x.value === this.s.structure)?.name ?? 'structure';
+          const bytes = writeDicomSeg({
+            labels: { ...study.sourceGeometry, data: toSourceGrid(vol, study.image, study.sourceGeometry) },
+            segments: [
+              {
+                number: 1,
+                label: `${slot === 'sam' ? 'SAM' : 'SAM 2'} ${structure}`.slice(0, 64),
+                algorithmType: 'AUTOMATIC',
+                algorithmName: this.s.models[slot].label.slice(0, 64),
+              },
+            ],
+            frameOfReference: study.frameOfReference,
+            studyInstanceUid: d.studyUid,
+            seriesInstanceUid: d.seriesUid,
+            sourceSopInstanceUids: d.sopInstanceUids,
+            sourceSopClassUid: d.sopClassUid,
+            seed: `${study.id}|${slot}|${this.s.slice}|${this.s.structure ?? 0}|${JSON.stringify(this.s.points)}`,
+            seriesDescription: `${slot === 'sam' ? 'SAM' : 'SAM 2'} mask (sam-compare)`,
+          });
+          saveBytes(`${name}.seg.dcm`, bytes, 'application/dicom');
         }
       }
       saveBytes(

@@ -12,12 +12,16 @@ import { App } from '../ui/App';
 import { ActionsContext, BatchActionsContext } from '../ui/context';
 import { BatchEngine } from './batch-engine';
 import '../ui/styles.css';
+import { codecWasmUrls } from '../viewer/codec-wasm-urls';
+import { cornerstoneFrameDecoder, setCodecWasmUrls } from '../viewer/dicom-codecs';
 import { CompareEngine } from './compare-engine';
 
 export function start(root: HTMLElement): void {
   const appBase = new URL('.', location.href).href;
+  setCodecWasmUrls(codecWasmUrls(location.href));
   const engine = new CompareEngine({
     createClient: startInferenceWorker,
+    frameDecoder: cornerstoneFrameDecoder,
     appBase,
     defaultModelHost: DEFAULT_MODEL_HOST,
   });

@@ -32,6 +32,7 @@ import { LocalInference } from '../runtime/local-inference';
 import { type CachedMeta, type ModelCache } from '../runtime/model-fetch';
 import { loadLocalFiles, loadPreset, type LoadedModel } from '../runtime/model-loader';
 import { configure } from '../runtime/ort-env';
+import { cornerstoneFrameDecoder } from '../viewer/dicom-codecs';
 import { parseArgs, USAGE, type EvaluateArgs, type MergeArgs } from './args';
 
 const VERSION = '0.1.0';
@@ -227,7 +228,7 @@ async function evaluate(a: EvaluateArgs): Promise<void> {
   const byPath = new Map(files.map((f) => [f.path, f]));
   const cases: CaseSource[] = mine.map((c) => ({
     id: c.id,
-    load: () => loadCase(c, byPath, dataset, (f) => readImageFiles(f)),
+    load: () => loadCase(c, byPath, dataset, (f) => readImageFiles(f, { decoder: cornerstoneFrameDecoder })),
   }));
   const t0 = Date.now();
   const r = await runBatch(

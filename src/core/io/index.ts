@@ -1,5 +1,8 @@
 import { AppError, toAppError } from '../errors';
+import { isDicom } from './dicom';
 import { isGzip } from './gzip';
+import { isMetaImage, readMetaImage } from './metaimage';
+import { isNrrd, readNrrd } from './nrrd';
 import { looksLikeNifti, readNifti } from './nifti';
 import { isJpeg, isPng, readJpeg, readPng } from './raster';
 import type { InputFile, ReadOptions, ReadResult } from './types';
@@ -15,12 +18,10 @@ export function detectFormat(f: InputFile): DetectedFormat {
   const b = f.bytes;
   if (isPng(b)) return 'png';
   if (isJpeg(b)) return 'jpeg';
+  if (isDicom(b)) return 'dicom';
+  if (isNrrd(b)) return 'nrrd';
+  if (isMetaImage(b)) return 'metaimage';
   if (isGzip(b) || looksLikeNifti(b)) return 'nifti';
-  if (b.length > 132 && b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d)
-    return 'dicom';
-  const head = new TextDecoder('latin1').decode(b.subarray(0, 64));
-  if (head.startsWith('NRRD')) return 'nrrd';
-  if (/^(ObjectType|NDims|ElementSpacing|DimSize)\s*=/m.test(head)) return 'metaimage';
   if (/\.(nii|nii\.gz)$/i.test(f.name)) return 'nifti';
   if (/\.dcm$/i.test(f.name)) return 'dicom';
   return 'unknown';
@@ -36,6 +37,16 @@ export function readSingleFile(f: InputFile, opts: ReadOptions = {}): ReadResult
         return readPng(f, opts);
       case 'jpeg':
         return readJpeg(f, opts);
+      case 'nrrd':
+        return readNrrd([f], opts);
+      case 'metaimage':
+        return readMetaImage([f], opts);
+      case 'dicom':
+        throw new AppError(
+          'invalid-argument',
+          `${f.name} is DICOM: open it with its series (readImageFiles).`,
+          { subject: f.name },
+        );
       default:
         throw new AppError(
           'unsupported-format',

@@ -43,6 +43,9 @@ export interface Study {
   /** The image's geometry as stored, for exports back onto the source grid. */
   readonly sourceGeometry: Pick<Volume, 'dims' | 'spacing' | 'origin' | 'direction'>;
   readonly isDicom: boolean;
+  /** UIDs a DICOM SEG export references (DICOM sources only). */
+  readonly dicom?: ReadResult['dicom'];
+  readonly frameOfReference?: string;
 }
 
 /** Guesses the modality of a file without a modality tag: CT has air near −1000 HU. */
@@ -84,12 +87,20 @@ export interface AssembleOptions {
 
 export function assembleStudy(image: ReadResult, gt: ReadResult | null, opts: AssembleOptions): Study {
   const modality = opts.modality ?? guessModality(image, opts.name);
-  const img = canonicalize({ ...image.volume, modality });
+  const img = canonicalize({
+    ...image.volume,
+    modality,
+    ...(image.frameOfReference ? { frameOfReference: image.frameOfReference } : {}),
+  });
   const notes = [...image.notes];
   let truth: GroundTruth | null = null;
   let structures: StructureInfo[] = [];
   if (gt) {
-    const lab = canonicalize({ ...gt.volume, modality });
+    const lab = canonicalize({
+      ...gt.volume,
+      modality,
+      ...(gt.frameOfReference ? { frameOfReference: gt.frameOfReference } : {}),
+    });
     assertSameGrid(img, lab, `Ground truth '${opts.gtName ?? 'mask'}'`);
     const areas = labelAreasPerSlice(lab);
     const values = [...areas.keys()].sort((a, b) => a - b);
@@ -143,5 +154,7 @@ export function assembleStudy(image: ReadResult, gt: ReadResult | null, opts: As
       direction: image.volume.direction,
     },
     isDicom: image.format === 'dicom',
+    ...(image.dicom ? { dicom: image.dicom } : {}),
+    ...(image.frameOfReference ? { frameOfReference: image.frameOfReference } : {}),
   };
 }

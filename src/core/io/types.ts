@@ -23,6 +23,13 @@ export interface ReadResult {
   /** Patient-free identifiers kept for grid checks. */
   readonly frameOfReference?: string;
   readonly modality?: Modality;
+  /** For DICOM sources: what a DICOM SEG export must reference (UIDs only, never patient data). */
+  readonly dicom?: {
+    readonly studyUid: string;
+    readonly seriesUid: string;
+    readonly sopInstanceUids: readonly string[];
+    readonly sopClassUid: string;
+  };
 }
 
 export interface ReadOptions {
