@@ -118,6 +118,13 @@ export class BatchEngine implements BatchActions {
     await this.refreshRuns();
   }
 
+  rescan(): void {
+    if (this.files.length === 0 || this.s.phase === 'running' || this.s.phase === 'paused') return;
+    const rootName = this.s.dataset ?? 'dataset';
+    this.s.patch({ phase: 'scanning', status: 'Counting units…' });
+    this.send({ kind: 'scan', files: this.files, rootName, settings: this.settings() });
+  }
+
   private onEvent(e: BatchEvent): void {
     const s = this.s;
     switch (e.kind) {
@@ -182,9 +189,9 @@ export class BatchEngine implements BatchActions {
     if (id) await this.loadRun(id);
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
     const compare = useCompareStore.getState();
-    if (!this.plan) return Promise.resolve();
+    if (!this.plan) return;
     const sources = this.compare.batchModelSources(this.appBase);
     if (
       sources.length < 2 ||
@@ -195,8 +202,11 @@ export class BatchEngine implements BatchActions {
         'warn',
         'Load a SAM and a SAM 2 model (Compare tab) before running a batch: the batch uses the same models.',
       );
-      return Promise.resolve();
+      return;
     }
+    const resumed = this.s.resumeOf ? await this.store.getRun(this.s.resumeOf.id) : undefined;
+    // A resumed run keeps the settings it started with, so its units stay comparable.
+    const settings = resumed ? (resumed.settings as BatchSettings) : this.settings();
     const runId =
       this.s.resumeOf?.id ??
       `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${this.fingerprint.slice(0, 6)}`;
@@ -215,13 +225,17 @@ export class BatchEngine implements BatchActions {
       fingerprint: this.fingerprint,
       files: this.files,
       plan: this.plan,
-      settings: this.settings(),
+      settings: {
+        protocol: settings.protocol,
+        sampling: settings.sampling,
+        ...(settings.window ? { window: settings.window } : {}),
+        nsdTolerance: settings.nsdTolerance,
+      },
       models: sources,
       provider: compare.models.sam.provider ?? 'wasm',
       threads: compare.models.sam.threads ?? 1,
-      totalUnits: total,
+      totalUnits: resumed ? resumed.totalUnits : total,
     });
-    return Promise.resolve();
   }
 
   pause(): void {

@@ -45,6 +45,8 @@ export interface CompareActions {
 export interface BatchActions {
   openDatasetDrop: (dt: DataTransfer) => Promise<void>;
   openDatasetFiles: (files: readonly File[]) => Promise<void>;
+  /** Scans the current folder again (after the unit-defining settings change). */
+  rescan: () => void;
   start: () => Promise<void>;
   pause: () => void;
   resume: () => void;

@@ -1,6 +1,8 @@
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { SELECTION_LABELS, type SelectionRule } from '../../core/models/selection';
 import { STRATEGY_LABELS, type StrategyId } from '../../core/prompts/protocol';
+import { LAYOUT_LABELS } from '../../batch/layouts/assemble';
+import type { LayoutId } from '../../batch/layouts/types';
 import { pairedSummary, summarize, type MetricId } from '../../batch/summary';
 import { useBatchStore } from '../../state/batch';
 import { useCompareStore } from '../../state/compare';
@@ -28,7 +30,7 @@ function Preview() {
       <h3>
         {b.dataset}{' '}
         <span className="muted">
-          · {b.layout} layout · {b.fileCount} files
+          · {LAYOUT_LABELS[(b.layout ?? 'unknown') as LayoutId]} layout · {b.fileCount} files
         </span>
       </h3>
       {b.planNotes.map((n) => (
@@ -65,8 +67,8 @@ function Preview() {
         </tbody>
       </table>
       <div className="muted" data-testid="batch-total">
-        {b.previews.length} cases · {total} units · estimated {fmtEta(total * perUnitSec)} with the loaded
-        models
+        {b.previews.length} case{b.previews.length === 1 ? '' : 's'} · {total} units · estimated{' '}
+        {fmtEta(total * perUnitSec)} with the loaded models
       </div>
       {b.skipped.length > 0 && (
         <details data-testid="batch-skipped">
@@ -92,6 +94,17 @@ function Preview() {
 
 function Settings() {
   const b = useBatchStore();
+  const actions = useBatchActions();
+  // Units depend on these: count them again when they change.
+  const { sampling, samplingK, minArea } = b;
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    actions.rescan();
+  }, [actions, sampling, samplingK, minArea]);
   const toggle = (s: StrategyId) =>
     b.patch({
       strategies: b.strategies.includes(s) ? b.strategies.filter((x) => x !== s) : [...b.strategies, s],
@@ -431,6 +444,7 @@ export function BatchView() {
   const actions = useBatchActions();
   const phase = useBatchStore((s) => s.phase);
   const status = useBatchStore((s) => s.status);
+  const dataset = useBatchStore((s) => s.dataset);
   const inputRef = useRef<HTMLInputElement>(null);
   const [drag, setDrag] = useState(false);
   return (
@@ -468,7 +482,7 @@ export function BatchView() {
         <div className="muted small">Files are read in this browser; nothing is uploaded.</div>
       </div>
       {phase === 'scanning' && <p data-testid="batch-scanning">{status || 'Scanning…'}</p>}
-      {phase !== 'idle' && phase !== 'scanning' && (
+      {dataset !== null && (
         <>
           <Preview />
           <Settings />

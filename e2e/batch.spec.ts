@@ -1,0 +1,151 @@
+/** Issue 5: the batch comparison in the browser, its exports, resume/cancel, and parity with the CLI. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from '@playwright/test';
+import { parseCsv, RESULT_COLUMNS } from '../src/batch/results';
+import { expect, test } from './fixtures';
+import { ComparePage } from './pages/compare';
+
+async function modelsThenBatch(page: Page): Promise<void> {
+  const app = new ComparePage(page);
+  await app.open('sample=0');
+  await app.loadFixtures();
+  await page.getByTestId('tab-batch').click();
+}
+
+async function download(page: Page, testId: string): Promise<string> {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
+  return readFileSync(await (d).path(), 'utf8');
+}
+
+test('a dropped 2D dataset gives the summary, both figures and exports whose rows match the command line', async ({
+  page,
+}) => {
+  test.setTimeout(300_000);
+  await modelsThenBatch(page);
+  await page.getByTestId('batch-folder-input').setInputFiles('test-data/sam-med2d-demo-ct2d');
+  await expect(page.getByTestId('batch-preview')).toContainText('images/masks layout');
+  await expect(page.getByTestId('preview-case')).toHaveCount(2);
+  await expect(page.getByTestId('batch-total')).toContainText('2 cases · 21 units');
+  await expect(page.getByTestId('batch-skipped')).toContainText('3 files not used');
+  await page.getByTestId('batch-maxn').fill('3');
+  await page.getByTestId('batch-run').click();
+  await expect(page.getByTestId('batch-status')).toContainText('Finished: 21 units', { timeout: 240_000 });
+  await expect(page.getByTestId('summary-row').first()).toBeVisible();
+  expect(await page.getByTestId('summary-row').count()).toBe(15 + 6); // structures of s0114_111 and s0619_32
+  await expect(page.getByTestId('figure1').locator('[data-rendered=true]')).toBeVisible();
+  await expect(page.getByTestId('figure2').locator('[data-rendered=true]')).toBeVisible();
+  await expect(page.getByTestId('scatter').locator('[data-rendered=true]')).toBeVisible();
+
+  const csv = await download(page, 'export-results');
+  const rows = parseCsv(csv);
+  expect(Object.keys(rows[0]!)).toEqual(RESULT_COLUMNS);
+  // 21 units × (SAM: 4 prompt sets × (3 candidates + single token) + SAM 2: 4 × 3).
+  expect(rows).toHaveLength(21 * (4 * 4 + 4 * 3));
+  const summary = parseCsv(await download(page, 'export-summary'));
+  expect(summary.length).toBeGreaterThan(0);
+  const prov = JSON.parse(await download(page, 'export-provenance')) as {
+    dataset: { fileListHash: string; files: string[] };
+    settings: { protocol: { seed: number }; models: { sha256?: string; files: { sha256: string }[] }[] };
+  };
+  expect(prov.dataset.fileListHash).toMatch(/^[0-9a-f]{16}$/);
+  expect(prov.settings.protocol.seed).toBe(42);
+  expect(prov.settings.models[0]!.files[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
+  const [png] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('export-figure1-png').click(),
+  ]);
+  expect(png.suggestedFilename()).toMatch(/figure1\.png$/);
+  const [svg] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('export-figure2-svg').click(),
+  ]);
+  expect(readFileSync(await svg.path(), 'utf8')).toContain('<svg');
+
+  // The command line on the same folder, models and seed writes the same rows.
+  const out = mkdtempSync(join(tmpdir(), 'samcmp-cli-'));
+  execFileSync(
+    'npx',
+    [
+      'tsx',
+      'src/cli/evaluate.ts',
+      '--data',
+      'test-data/sam-med2d-demo-ct2d',
+      '--sam',
+      'fixture-sam1-meta',
+      '--sam2',
+      'fixture-hf-sam2',
+      '--out',
+      out,
+      '--max-points',
+      '3',
+      '--threads',
+      '2',
+    ],
+    { stdio: 'pipe' },
+  );
+  const cli = parseCsv(readFileSync(join(out, 'results.csv'), 'utf8'));
+  expect(cli).toHaveLength(rows.length);
+  const key = (r: Record<string, string>) =>
+    [
+      r['case'],
+      r['slice'],
+      r['label_value'],
+      r['model_slot'],
+      r['strategy'],
+      r['n_points'],
+      r['candidate'],
+    ].join('|');
+  const byKey = new Map(cli.map((r) => [key(r), r]));
+  for (const r of rows) {
+    const c = byKey.get(key(r));
+    expect(c, key(r)).toBeDefined();
+    expect(c!['points']).toBe(r['points']);
+    expect(c!['selected_by']).toBe(r['selected_by']);
+    expect(Math.abs(Number(c!['dice']) - Number(r['dice']))).toBeLessThanOrEqual(1e-6);
+  }
+});
+
+test('a run survives a reload (resumes without recounting) and a cancel keeps finished units', async ({
+  page,
+}) => {
+  test.setTimeout(420_000);
+  await modelsThenBatch(page);
+  await page.getByTestId('batch-folder-input').setInputFiles('test-data/totalsegmentator-testref/ct_sm');
+  await expect(page.getByTestId('batch-preview')).toContainText('image + segmentation per folder');
+  // With every slice: structures that reach the minimum area somewhere have a non-zero unit count.
+  const perStructure = await page.getByTestId('preview-case').locator('td').nth(3).innerText();
+  const present = [...perStructure.matchAll(/\((\d+)\)/g)].filter((m) => Number(m[1]) > 0).length;
+  await page.getByTestId('batch-maxn').fill('1');
+  await page.getByTestId('batch-sampling').selectOption('largest');
+  await page.getByTestId('batch-k').fill('1');
+  // The preview counts units again with the new sampling: one slice per structure.
+  const total = present;
+  await expect(page.getByTestId('batch-total')).toContainText(`1 case · ${total} units`);
+  await page.getByTestId('batch-run').click();
+  await expect(page.getByTestId('batch-progress-text')).toContainText(/^([5-9]|\d\d+) \//, {
+    timeout: 120_000,
+  });
+  await page.reload();
+  await modelsThenBatch(page);
+  // Dropping the same folder again offers to resume; the run keeps the settings it started with.
+  await page.getByTestId('batch-folder-input').setInputFiles('test-data/totalsegmentator-testref/ct_sm');
+  await expect(page.getByTestId('batch-resume')).toBeVisible();
+  const done = Number(/\((\d+)\//.exec(await page.getByTestId('batch-resume').innerText())![1]);
+  expect(done).toBeGreaterThanOrEqual(5);
+  await page.getByTestId('batch-run').click();
+  await expect(page.getByTestId('batch-progress-text')).toContainText(
+    new RegExp(`^(${done + 3}|${done + 4}|${done + 5}|${done + 6}) / ${total} `),
+    { timeout: 120_000 },
+  );
+  await page.getByTestId('batch-cancel').click();
+  await expect(page.getByTestId('batch-status')).toContainText('Cancelled', { timeout: 60_000 });
+  const kept = Number(/Cancelled: (\d+) units/.exec(await page.getByTestId('batch-status').innerText())![1]);
+  const csv = parseCsv(await download(page, 'export-results'));
+  const units = new Set(csv.map((r) => `${r['case']}|${r['slice']}|${r['label_value']}`));
+  // Every unit once: the ones before the reload plus the ones finished after it, none twice.
+  expect(units.size).toBe(done + kept);
+  expect(csv).toHaveLength(units.size * (1 * 4 + 1 * 3) + units.size * (4 + 3)); // n=1 and pos+neg, both models
+});
