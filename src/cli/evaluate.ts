@@ -139,12 +139,16 @@ async function loadModel(spec: string, host: string): Promise<LoadedModel> {
 
 function writeOutputs(
   out: string,
-  rows: readonly ResultRow[],
+  written: readonly ResultRow[],
   seed: number,
   provenance: Record<string, unknown>,
 ): void {
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'results.csv'), toCsv(rows, RESULT_COLUMNS));
+  const csv = toCsv(written, RESULT_COLUMNS);
+  writeFileSync(join(out, 'results.csv'), csv);
+  // Summaries come from results.csv as written (10 significant digits), so a merge of shards, which
+  // starts from those files, reproduces them exactly.
+  const rows = parseCsv(csv).map(fromCsv);
   writeFileSync(join(out, 'summary.csv'), toCsv(summarize(rows, RULES), SUMMARY_COLUMNS));
   const paired = RULES.flatMap((r) => pairedSummary(rows, r, 'dice', String(seed)));
   writeFileSync(join(out, 'paired.csv'), toCsv(paired, PAIRED_COLUMNS));
