@@ -1,6 +1,6 @@
 /** Issue 5: the batch comparison in the browser, its exports, resume/cancel, and parity with the CLI. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
@@ -17,7 +17,7 @@ async function modelsThenBatch(page: Page): Promise<void> {
 
 async function download(page: Page, testId: string): Promise<string> {
   const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
-  return readFileSync(await (d).path(), 'utf8');
+  return readFileSync(await d.path(), 'utf8');
 }
 
 test('a dropped 2D dataset gives the summary, both figures and exports whose rows match the command line', async ({
@@ -148,4 +148,52 @@ test('a run survives a reload (resumes without recounting) and a cancel keeps fi
   // Every unit once: the ones before the reload plus the ones finished after it, none twice.
   expect(units.size).toBe(done + kept);
   expect(csv).toHaveLength(units.size * (1 * 4 + 1 * 3) + units.size * (4 + 3)); // n=1 and pos+neg, both models
+});
+
+test('real folders dropped as they are: HC18 ultrasound, the TotalSegmentator references (NIfTI and DICOM), and a mapped unknown folder', async ({
+  page,
+}) => {
+  test.setTimeout(300_000);
+  await modelsThenBatch(page);
+  await page.getByTestId('batch-folder-input').setInputFiles('test-data/hc18-fetal-head-us');
+  await expect(page.getByTestId('batch-preview')).toContainText('HC18 layout');
+  await expect(page.getByTestId('preview-case')).toHaveCount(4);
+  for (const row of await page.getByTestId('preview-case').allInnerTexts()) {
+    expect(row).toMatch(/\tUS\t1\tfetal head \(1\)\t1$/);
+  }
+  await page.getByTestId('batch-maxn').fill('1');
+  await page.getByTestId('batch-run').click();
+  await expect(page.getByTestId('batch-status')).toContainText('Finished: 4 units', { timeout: 180_000 });
+  await expect(page.getByTestId('summary-row')).toHaveCount(1);
+  await expect(page.getByTestId('summary-row')).toContainText('US');
+
+  await page.getByTestId('batch-folder-input').setInputFiles('test-data/totalsegmentator-testref');
+  await expect(page.getByTestId('batch-preview')).toContainText('image + segmentation per folder', {
+    timeout: 120_000,
+  });
+  const rows = await page.getByTestId('preview-case').allInnerTexts();
+  expect(rows.map((r) => r.split('\t').slice(0, 3).join(' '))).toEqual([
+    'ct_dicom CT 20',
+    'ct_full CT 112',
+    'ct_sm CT 30',
+    'mr_sm MR 20',
+  ]);
+  for (const r of rows) expect(r).toMatch(/liver \([1-9]\d*\)/);
+
+  const dir = mkdtempSync(join(tmpdir(), 'samcmp-unknown-'));
+  mkdirSync(join(dir, 'scans'));
+  mkdirSync(join(dir, 'truth'));
+  copyFileSync('test-data/sam-med2d-demo-ct2d/images/s0619_32.png', join(dir, 'scans', 's0619_32.png'));
+  copyFileSync(
+    'test-data/sam-med2d-demo-ct2d/masks/s0619_32_colon_000.png',
+    join(dir, 'truth', 's0619_32.png'),
+  );
+  await page.getByTestId('batch-folder-input').setInputFiles(dir);
+  await expect(page.getByTestId('mapping-dialog')).toBeVisible();
+  await page.getByTestId('map-images').fill('**/scans/*.png');
+  await page.getByTestId('map-masks').fill('**/truth/*.png');
+  await page.getByTestId('map-values').fill('255=colon');
+  await page.getByTestId('map-apply').click();
+  await expect(page.getByTestId('preview-case')).toHaveCount(1);
+  await expect(page.getByTestId('preview-case')).toContainText('colon (1)');
 });

@@ -8,7 +8,7 @@ import { readImageFiles } from '../core/io/read-any';
 import type { SelectionRule } from '../core/models/selection';
 import { BatchStore, type RunMeta } from '../batch/idb-store';
 import { loadCase } from '../batch/case-loader';
-import type { DatasetPlan } from '../batch/layouts/types';
+import type { DatasetPlan, ManualMapping } from '../batch/layouts/types';
 import { RESULT_COLUMNS, toCsv, type ResultRow } from '../batch/results';
 import { pairedSummary, summarize, SUMMARY_COLUMNS } from '../batch/summary';
 import { promptPoint, type PromptBox } from '../core/prompts/types';
@@ -94,6 +94,7 @@ export class BatchEngine implements BatchActions {
         ? (first[0] ?? 'dataset')
         : 'dataset';
     this.files = files;
+    this.mapping = null;
     this.fingerprint = stringHash(
       files
         .map((f) => `${f.path}:${f.file.size}`)
@@ -118,11 +119,41 @@ export class BatchEngine implements BatchActions {
     await this.refreshRuns();
   }
 
+  private mapping: ManualMapping | null = null;
+
   rescan(): void {
     if (this.files.length === 0 || this.s.phase === 'running' || this.s.phase === 'paused') return;
     const rootName = this.s.dataset ?? 'dataset';
     this.s.patch({ phase: 'scanning', status: 'Counting units…' });
-    this.send({ kind: 'scan', files: this.files, rootName, settings: this.settings() });
+    this.send({
+      kind: 'scan',
+      files: this.files,
+      rootName,
+      settings: this.settings(),
+      ...(this.mapping ? { mapping: this.mapping } : {}),
+    });
+  }
+
+  applyMapping(m: {
+    imageGlob: string;
+    maskGlob: string;
+    pairBy: 'same-stem' | 'stem-prefix';
+    modality: 'CT' | 'MR' | 'US' | 'OT';
+    valueNames: string;
+  }): void {
+    const names = new Map<number, string>();
+    for (const part of m.valueNames.split(/[,;\n]/)) {
+      const hit = /^\s*(\d+)\s*[=:]\s*(.+?)\s*$/.exec(part);
+      if (hit) names.set(Number(hit[1]), hit[2] ?? '');
+    }
+    this.mapping = {
+      imageGlob: m.imageGlob,
+      maskGlob: m.maskGlob,
+      pairBy: m.pairBy,
+      modality: m.modality,
+      ...(names.size ? { valueNames: names } : {}),
+    };
+    this.rescan();
   }
 
   private onEvent(e: BatchEvent): void {

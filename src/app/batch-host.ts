@@ -6,8 +6,8 @@
 import { toAppError } from '../core/errors';
 import { presetById } from '../core/models/registry';
 import { BatchStore, type RunMeta } from '../batch/idb-store';
-import { detectLayout } from '../batch/layouts';
-import type { DatasetFile, DatasetPlan } from '../batch/layouts/types';
+import { detectLayout, planFromMapping } from '../batch/layouts';
+import type { DatasetFile, DatasetPlan, ManualMapping } from '../batch/layouts/types';
 import { loadCase, type ReadImage } from '../batch/case-loader';
 import { enumerateUnits, runBatch, type BatchModel, type CaseSource } from '../batch/runner';
 import { LocalInference } from '../runtime/local-inference';
@@ -38,7 +38,7 @@ export class BatchHost {
   async handle(req: BatchRequest): Promise<void> {
     try {
       if (req.kind === 'scan')
-        await this.scan(req.files, req.rootName, req.settings.protocol.minArea, req.settings);
+        await this.scan(req.files, req.rootName, req.settings.protocol.minArea, req.settings, req.mapping);
       else if (req.kind === 'run') await this.run(req);
       else if (req.kind === 'pause') {
         this.pausePromise ??= new Promise((ok) => {
@@ -62,9 +62,10 @@ export class BatchHost {
     rootName: string,
     minArea: number,
     settings: Extract<BatchRequest, { kind: 'scan' }>['settings'],
+    mapping?: ManualMapping,
   ): Promise<void> {
     const files = datasetFiles(inputs);
-    const plan = await detectLayout(files, rootName);
+    const plan = mapping ? planFromMapping(files, mapping) : await detectLayout(files, rootName);
     const byPath = new Map(files.map((f) => [f.path, f]));
     const previews: CasePreview[] = [];
     for (const c of plan.cases) {

@@ -2,7 +2,7 @@
 import type { SerializedAppError } from '../core/errors';
 import type { IntensityWindow } from '../core/image/intensity';
 import type { ProtocolSettings } from '../core/prompts/protocol';
-import type { DatasetPlan } from '../batch/layouts/types';
+import type { DatasetPlan, ManualMapping } from '../batch/layouts/types';
 import type { BatchProgress, SliceSampling } from '../batch/runner';
 
 export interface DatasetInput {
@@ -42,6 +42,8 @@ export type BatchRequest =
       readonly files: readonly DatasetInput[];
       readonly rootName: string;
       readonly settings: BatchSettings;
+      /** For a folder whose layout was not recognised: how images pair with masks. */
+      readonly mapping?: ManualMapping;
     }
   | {
       readonly kind: 'run';

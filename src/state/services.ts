@@ -47,6 +47,14 @@ export interface BatchActions {
   openDatasetFiles: (files: readonly File[]) => Promise<void>;
   /** Scans the current folder again (after the unit-defining settings change). */
   rescan: () => void;
+  /** Pairs images with masks by file patterns, for a folder whose layout was not recognised. */
+  applyMapping: (m: {
+    imageGlob: string;
+    maskGlob: string;
+    pairBy: 'same-stem' | 'stem-prefix';
+    modality: 'CT' | 'MR' | 'US' | 'OT';
+    valueNames: string;
+  }) => void;
   start: () => Promise<void>;
   pause: () => void;
   resume: () => void;

@@ -92,6 +92,74 @@ function Preview() {
   );
 }
 
+/** For a folder whose layout is not recognised: which files are images, which are masks, what values mean. */
+function MappingDialog() {
+  const actions = useBatchActions();
+  const [imageGlob, setImageGlob] = useState('**/images/*.png');
+  const [maskGlob, setMaskGlob] = useState('**/masks/*.png');
+  const [pairBy, setPairBy] = useState<'same-stem' | 'stem-prefix'>('same-stem');
+  const [modality, setModality] = useState<'CT' | 'MR' | 'US' | 'OT'>('CT');
+  const [valueNames, setValueNames] = useState('1=structure');
+  return (
+    <section className="card" data-testid="mapping-dialog">
+      <h3>Map this folder</h3>
+      <p className="muted small">
+        The layout was not recognised. Say which files are images and which are their masks (patterns: *
+        within a folder, ** across folders).
+      </p>
+      <div className="row wrap">
+        <label>
+          images{' '}
+          <input value={imageGlob} onChange={(e) => setImageGlob(e.target.value)} data-testid="map-images" />
+        </label>
+        <label>
+          masks{' '}
+          <input value={maskGlob} onChange={(e) => setMaskGlob(e.target.value)} data-testid="map-masks" />
+        </label>
+        <label>
+          pair by{' '}
+          <select
+            value={pairBy}
+            onChange={(e) => setPairBy(e.target.value as 'same-stem' | 'stem-prefix')}
+            data-testid="map-pairby"
+          >
+            <option value="same-stem">same file name (one label map per image)</option>
+            <option value="stem-prefix">image name + _structure (one mask per structure)</option>
+          </select>
+        </label>
+        <label>
+          modality{' '}
+          <select
+            value={modality}
+            onChange={(e) => setModality(e.target.value as 'CT' | 'MR' | 'US' | 'OT')}
+            data-testid="map-modality"
+          >
+            <option value="CT">CT</option>
+            <option value="MR">MR</option>
+            <option value="US">ultrasound</option>
+            <option value="OT">other</option>
+          </select>
+        </label>
+        <label>
+          values{' '}
+          <input
+            value={valueNames}
+            onChange={(e) => setValueNames(e.target.value)}
+            placeholder="1=liver, 2=spleen"
+            data-testid="map-values"
+          />
+        </label>
+        <button
+          onClick={() => actions.applyMapping({ imageGlob, maskGlob, pairBy, modality, valueNames })}
+          data-testid="map-apply"
+        >
+          Apply
+        </button>
+      </div>
+    </section>
+  );
+}
+
 function Settings() {
   const b = useBatchStore();
   const actions = useBatchActions();
@@ -445,6 +513,7 @@ export function BatchView() {
   const phase = useBatchStore((s) => s.phase);
   const status = useBatchStore((s) => s.status);
   const dataset = useBatchStore((s) => s.dataset);
+  const layout = useBatchStore((s) => s.layout);
   const inputRef = useRef<HTMLInputElement>(null);
   const [drag, setDrag] = useState(false);
   return (
@@ -484,6 +553,7 @@ export function BatchView() {
       {phase === 'scanning' && <p data-testid="batch-scanning">{status || 'Scanning…'}</p>}
       {dataset !== null && (
         <>
+          {layout === 'unknown' && <MappingDialog />}
           <Preview />
           <Settings />
           <Progress />
