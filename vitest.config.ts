@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Writes public/fixtures (not committed) before any test file runs.
+    globalSetup: ['tools/fixtures/global-setup.ts'],
   },
 });

@@ -112,6 +112,11 @@ async function loadModel(spec: string, host: string): Promise<LoadedModel> {
   if (fixture) {
     // Fixtures ship with the app build (public/fixtures): read them from disk.
     const dir = resolve('public/fixtures');
+    if (!existsSync(join(dir, preset.contract, 'encoder.onnx')))
+      throw new AppError(
+        'model-missing',
+        `Fixture models are not in ${dir}. Run 'npm run fixtures' first (they are generated, not committed).`,
+      );
     return loadLocalFiles(
       ['encoder.onnx', 'decoder.onnx'].map((f) => ({
         name: f,
