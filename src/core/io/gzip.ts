@@ -18,6 +18,10 @@ export function gunzipChecked(
   peekBytes = 0,
   peek?: (head: Uint8Array) => number,
 ): Uint8Array {
+  // A whole gzip member is at least 20 bytes (10-byte header, an empty deflate block, 8-byte trailer);
+  // fflate returns nothing, and no error, for a stream cut inside its header.
+  const gzipStart = (b.length < 1 || b[0] === 0x1f) && (b.length < 2 || b[1] === 0x8b);
+  if (b.length < 20 && gzipStart) throw truncatedGzip(what, `${b.length} bytes`);
   const parts: Uint8Array[] = [];
   let size = 0;
   let checked = peekBytes === 0 || !peek;
@@ -40,18 +44,24 @@ export function gunzipChecked(
     for (let o = 0; o < b.length && !error; o += STEP)
       g.push(b.subarray(o, Math.min(b.length, o + STEP)), o + STEP >= b.length);
   } catch (e) {
-    throw new AppError(
-      'corrupt-file',
-      `${what} is not a valid gzip stream (${e instanceof Error ? e.message : String(e)}).`,
-      {
-        subject: what,
-        cause: e,
-      },
-    );
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/unexpected EOF/i.test(msg)) throw truncatedGzip(what, msg, e);
+    throw new AppError('corrupt-file', `${what} is not a valid gzip stream (${msg}).`, {
+      subject: what,
+      cause: e,
+    });
   }
   if (error) throw toAppError(error, 'corrupt-file', what);
   checkBudget(size, what, opts);
   return concat(parts, size);
+}
+
+function truncatedGzip(what: string, detail: string, cause?: unknown): AppError {
+  return new AppError(
+    'truncated-file',
+    `${what}: the compressed data is cut short (truncated). Copy the file again from its source.`,
+    { subject: what, detail, ...(cause === undefined ? {} : { cause }) },
+  );
 }
 
 function concat(parts: readonly Uint8Array[], size: number): Uint8Array {

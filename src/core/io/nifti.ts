@@ -48,11 +48,16 @@ function fail(name: string, msg: string, detail?: string): AppError {
 }
 
 function parseHeader(b: Uint8Array, name: string): Header {
-  if (b.length < 348)
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (b.length < 348) {
+    // Only a file that starts like a NIfTI header (sizeof_hdr 348 or 540) is a cut-short one.
+    const sizes = b.length >= 4 ? [dv.getInt32(0, true), dv.getInt32(0, false)] : [];
+    if (!sizes.some((v) => v === 348 || v === 540))
+      throw fail(name, `not a NIfTI file (${b.length} bytes, no NIfTI header).`);
     throw new AppError('truncated-file', `${name} is too short to be NIfTI (${b.length} bytes).`, {
       subject: name,
     });
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
   const s1 = dv.getInt32(0, true);
   let version: 1 | 2;
   let le: boolean;
@@ -121,7 +126,7 @@ function parseHeader(b: Uint8Array, name: string): Header {
 /** 4×4 RAS affine (row-major 3×4) from the header. */
 function affineRas(h: Header, spacing: Vec3): number[][] {
   if (h.sformCode > 0 && h.srow.every((r) => r.every(Number.isFinite))) return h.srow.map((r) => [...r]);
-  if (h.qformCode > 0) {
+  if (h.qformCode > 0 && [...h.quatern, ...h.qoffset].every(Number.isFinite)) {
     const [b, c, d] = h.quatern;
     const a = Math.sqrt(Math.max(0, 1 - (b * b + c * c + d * d)));
     const R = [
@@ -272,7 +277,11 @@ export function readNifti(file: InputFile, opts: ReadOptions = {}): ReadResult {
   const slope = Number.isFinite(h.slope) && h.slope !== 0 ? h.slope : 1;
   const inter = Number.isFinite(h.inter) ? h.inter : 0;
   if (slope !== 1 || inter !== 0) {
-    const integral = Number.isInteger(slope) && Number.isInteger(inter) && !(data instanceof Float32Array);
+    // Integer scaling of int16 stays exact in int32 only while |v · slope + inter| fits (|v| ≤ 32768).
+    const integral =
+      Number.isInteger(slope) &&
+      Number.isInteger(inter) &&
+      Math.abs(slope) * 32768 + Math.abs(inter) <= 2 ** 31 - 1;
     const out = integral && data instanceof Int16Array ? null : new Float32Array(n);
     if (out) {
       for (let i = 0; i < n; i++) out[i] = (data[i] ?? 0) * slope + inter;

@@ -1,9 +1,9 @@
 /** PNG and JPEG slices (ultrasound and 2D datasets): 8- or 16-bit grey, or colour kept beside its luma. */
-import { decode as decodePng, convertIndexedToRgb } from 'fast-png';
+import { decode as decodePng, convertIndexedToRgb, type DecodedPng } from 'fast-png';
 import jpeg from 'jpeg-js';
-import { AppError } from '../errors';
+import { AppError, toAppError } from '../errors';
 import { IDENTITY3, type ScalarArray, type Volume } from '../image/types';
-import { checkBudget, guardAlloc } from './budget';
+import { checkBudget } from './budget';
 import type { InputFile, ReadOptions, ReadResult } from './types';
 
 export function isPng(b: Uint8Array): boolean {
@@ -81,23 +81,52 @@ export function readPng(file: InputFile, opts: ReadOptions = {}): ReadResult {
   const d = pngDims(file.bytes);
   if (!isPng(file.bytes) || !d)
     throw new AppError('corrupt-file', `${file.name} is not a PNG file.`, { subject: file.name });
+  if (d.w === 0 || d.h === 0)
+    throw new AppError('corrupt-file', `${file.name}: its PNG header gives an empty size (${d.w}×${d.h}).`, {
+      subject: file.name,
+    });
   checkBudget(d.w * d.h * 8, file.name, opts);
-  let png;
+  let png: DecodedPng;
+  let rgb: Uint8Array | undefined;
   try {
-    png = guardAlloc(file.name, () => decodePng(file.bytes));
+    const decoded = decodePng(file.bytes);
+    png = decoded;
+    // A palette index beyond the palette, or data of the wrong size, throws here too.
+    if (decoded.palette) rgb = convertIndexedToRgb(decoded);
   } catch (e) {
     if (e instanceof AppError) throw e;
+    // fast-png throws RangeError for damaged chunks too: only a failed allocation is out of memory.
+    const typed = toAppError(e, 'corrupt-file', file.name);
+    if (typed.code === 'out-of-memory') throw typed;
     throw new AppError(
       'corrupt-file',
       `${file.name} could not be decoded as PNG (${e instanceof Error ? e.message : String(e)}).`,
       { subject: file.name, cause: e },
     );
   }
-  if (png.palette) {
-    const rgb = convertIndexedToRgb(png);
+  if (png.palette && rgb) {
     return fromChannels(file.name, png.width, png.height, rgb, png.palette[0]?.length ?? 3, 8, 'png', opts);
   }
-  return fromChannels(file.name, png.width, png.height, png.data, png.channels, png.depth, 'png', opts);
+  const data = png.depth < 8 ? unpackSamples(png.data, png.width, png.height, png.depth) : png.data;
+  return fromChannels(file.name, png.width, png.height, data, png.channels, png.depth, 'png', opts);
+}
+
+/**
+ * 1-, 2- and 4-bit greyscale samples (PNG packs them from the high bit, each row starting on a byte)
+ * as one value per pixel, 0 … 2^depth − 1.
+ */
+function unpackSamples(packed: ArrayLike<number>, width: number, height: number, depth: number): Uint8Array {
+  const out = new Uint8Array(width * height);
+  const rowBytes = Math.ceil((width * depth) / 8);
+  const max = (1 << depth) - 1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const bit = x * depth;
+      const byte = packed[y * rowBytes + (bit >> 3)] ?? 0;
+      out[y * width + x] = (byte >> (8 - depth - (bit & 7))) & max;
+    }
+  }
+  return out;
 }
 
 export function readJpeg(file: InputFile, opts: ReadOptions = {}): ReadResult {

@@ -21,7 +21,10 @@ const looksDicomName = (n: string) =>
   /\.(dcm|dicom|ima)$/i.test(n) || !/\.[a-z][a-z0-9]{0,5}$/i.test(n.split('/').pop() ?? n);
 
 export function isDicomFile(f: InputFile): boolean {
-  return isDicom(f.bytes) || (looksDicomName(f.name) && detectFormat(f) === 'unknown');
+  if (isDicom(f.bytes)) return true;
+  // detectFormat falls back to 'dicom' by name alone (.dcm): that, too, is "no other format's content".
+  const format = detectFormat(f);
+  return looksDicomName(f.name) && (format === 'unknown' || format === 'dicom');
 }
 
 /** True for a DICOM Segmentation object (read as ground truth, not as an image). */
@@ -57,10 +60,14 @@ export async function readDicomImage(
   const best = sorted[0];
   if (!best) {
     const first = errors[0];
-    throw new AppError('corrupt-file', first ? first.message : 'No readable DICOM image among the files.', {
-      subject: first?.name ?? 'dicom',
-      detail: errors.map((e) => `${e.name}: ${e.message}`).join('\n'),
-    });
+    throw new AppError(
+      first?.code ?? 'corrupt-file',
+      first ? first.message : 'No readable DICOM image among the files.',
+      {
+        subject: first?.name ?? 'dicom',
+        detail: errors.map((e) => `${e.name}: ${e.message}`).join('\n'),
+      },
+    );
   }
   const r = seriesResult(best);
   const notes = [...r.notes];

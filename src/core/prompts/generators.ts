@@ -23,6 +23,16 @@ function requireNonEmpty(mask: Mask, what: string): void {
   }
 }
 
+/** A caller's distance setting as whole pixels (fractions rounded down); negative or not a number is refused. */
+function wholePixels(v: number, what: string): number {
+  if (!(Number.isFinite(v) && v >= 0)) {
+    throw new AppError('invalid-argument', `${what} must be zero or more pixels, not ${v}.`, {
+      subject: what,
+    });
+  }
+  return Math.floor(v);
+}
+
 /** Index of the maximum of `values` over pixels where `within` is set; ties broken by the RNG. */
 function argmaxWithTies(values: Float64Array, within: Uint8Array, rng: Rng): number {
   let best = -Infinity;
@@ -128,6 +138,7 @@ export function negativeClicks(
   rng: Rng,
 ): ImagePx[] {
   requireNonEmpty(mask, 'negative clicks');
+  margin = wholePixels(margin, 'negative-click margin');
   const bb = boundingBox(mask);
   if (!bb) return [];
   const { width: w, height: h } = mask;
@@ -207,6 +218,7 @@ export function errorRegionClick(gt: Mask, pred: Mask, rng: Rng): PromptPoint | 
 /** Ground-truth bounding box with each side shifted by a seeded integer in [-maxShift, maxShift], clipped. */
 export function jitteredBox(mask: Mask, maxShift: number, rng: Rng): PromptBox {
   requireNonEmpty(mask, 'box prompt');
+  maxShift = wholePixels(maxShift, 'box shift');
   const bb = boundingBox(mask);
   if (!bb) throw new AppError('internal', 'empty mask has no box');
   const j = () => rng.int(2 * maxShift + 1) - maxShift;
