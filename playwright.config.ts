@@ -35,8 +35,10 @@ export default defineConfig({
   },
   webServer: [
     {
-      // The production build, served with COOP/COEP like production (vite.config.ts preview.headers).
+      // The production build, served with the production headers (tools/security-headers.ts).
+      // With the production CSP, allowing the fixture model host, and collecting violation reports.
       command: `npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
+      env: { CSP_REPORT: '1', CSP_MODEL_ORIGINS: MODEL_HOST },
       url: `http://127.0.0.1:${PORT}`,
       reuseExistingServer: false,
       timeout: 60_000,

@@ -50,6 +50,13 @@ export class BatchEngine implements BatchActions {
     return w;
   }
 
+  /** Stops the batch worker (its database connection closes with it) and closes this side's connection. */
+  async shutdown(): Promise<void> {
+    this.worker?.terminate();
+    this.worker = null;
+    await this.store.close();
+  }
+
   private send(req: BatchRequest): void {
     this.ensureWorker().postMessage(req);
   }

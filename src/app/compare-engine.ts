@@ -36,7 +36,12 @@ import { DEFAULT_PROTOCOL, planPrompts, type ProtocolSettings } from '../core/pr
 import type { PromptBox, PromptPoint, PromptSet } from '../core/prompts/types';
 import { chooseProvider, threadsFor, type Capabilities } from '../runtime/capabilities';
 import type { InferenceClient } from '../runtime/client';
-import { CacheStorageModelCache, MemoryModelCache, type ModelCache } from '../runtime/model-fetch';
+import {
+  CacheStorageModelCache,
+  MemoryModelCache,
+  MODEL_CACHE_NAME,
+  type ModelCache,
+} from '../runtime/model-fetch';
 import { loadLocalFiles, loadPreset, type LoadedModel, type ModelProvenance } from '../runtime/model-loader';
 import type { DecodedSetOut } from '../runtime/protocol';
 import type { ModelSourceMsg } from './batch-protocol';
@@ -50,7 +55,8 @@ import {
 } from '../state/compare';
 import { useRuntimeStore } from '../state/runtime';
 import type { CachedModelInfo, CompareActions } from '../state/services';
-import { ViewerController } from '../viewer/controller';
+import type { ViewerController } from '../viewer/controller';
+import { wipeBrowserStorage } from './clear-session';
 import { fileToInput, saveBytes } from './downloads';
 import { filesFromDrop } from './drop';
 
@@ -115,6 +121,8 @@ export class CompareEngine implements CompareActions {
   }
 
   private switching = false;
+  /** When the current prompts were set, for the click-to-overlay measure. */
+  private promptAt: { revision: number; t: number } | null = null;
 
   private get s(): Store {
     return useCompareStore.getState();
@@ -160,7 +168,10 @@ export class CompareEngine implements CompareActions {
   // ---- viewer -------------------------------------------------------------------------------
 
   async mountViewer(elements: { sam: HTMLDivElement; sam2: HTMLDivElement }): Promise<() => void> {
-    const v = new ViewerController();
+    // Cornerstone3D (with vtk.js) is most of the app's JavaScript: it loads in its own chunk, in parallel
+    // with the first render, so the initial bundle stays small.
+    const { ViewerController: Viewer } = await import('../viewer/controller');
+    const v: ViewerController = new Viewer();
     await v.mount(elements);
     this.viewer = v;
     v.on('prompt', ({ point }) => {
@@ -524,6 +535,7 @@ export class CompareEngine implements CompareActions {
       revision: this.s.revision + 1,
     });
     this.viewer?.setPrompts(cur.points, cur.box);
+    this.promptAt = { revision: this.s.revision, t: performance.now() };
     void this.decodeAll();
   }
 
@@ -701,6 +713,19 @@ export class CompareEngine implements CompareActions {
         },
       ),
     );
+    const at = this.promptAt;
+    if (
+      at &&
+      at.revision === revision &&
+      revision === this.s.revision &&
+      SLOTS.some((slot) => this.s.results[slot].status === 'done')
+    ) {
+      // Click to overlay on screen: measured at the next frame after both masks were drawn.
+      requestAnimationFrame(() => {
+        performance.measure('click-to-overlay', { start: at.t, end: performance.now(), detail: revision });
+      });
+      this.promptAt = null;
+    }
   }
 
   /** Applies the selection rule to the last decode, computes metrics against GT and updates the view. */
@@ -958,6 +983,43 @@ export class CompareEngine implements CompareActions {
 
   modelHost(): string {
     return this.host;
+  }
+
+  private readonly shutdownHooks: (() => Promise<void>)[] = [];
+
+  /** Other engines (the batch) stop their workers and close their databases before a clear. */
+  onShutdown(fn: () => Promise<void>): void {
+    this.shutdownHooks.push(fn);
+  }
+
+  /**
+   * Stops every worker, wipes browser storage (keeping downloaded models if asked) and reloads, so
+   * nothing of the session stays in memory or at rest. The reloaded page says what was removed.
+   */
+  async clearSession(keepModels: boolean): Promise<void> {
+    this.s.patch({ loading: 'Clearing the session…' });
+    try {
+      for (const fn of this.shutdownHooks) await fn();
+      this.client.terminate();
+      const r = await wipeBrowserStorage({
+        keepCaches: keepModels ? [MODEL_CACHE_NAME] : [],
+        keepLocalStorage: [MODEL_HOST_KEY],
+      });
+      const here = new URL(location.href);
+      const next = new URL(here.pathname, here.origin);
+      const host = here.searchParams.get('modelHost');
+      if (host) next.searchParams.set('modelHost', host);
+      next.searchParams.set('sample', '0');
+      next.searchParams.set(
+        'cleared',
+        [r.caches, r.databases, r.opfsEntries, r.storageKeys, keepModels ? 1 : 0].join('.'),
+      );
+      location.replace(next.href);
+    } catch (e) {
+      this.s.patch({ loading: null });
+      this.report(toAppError(e, 'internal', 'Clearing the session'));
+      await this.restartWorker();
+    }
   }
 
   setModelHost(url: string): void {

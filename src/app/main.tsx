@@ -10,7 +10,9 @@ import { startInferenceWorker } from '../runtime/create-worker';
 import { useRuntimeStore } from '../state/runtime';
 import { App } from '../ui/App';
 import { ActionsContext, BatchActionsContext } from '../ui/context';
+import { useCompareStore } from '../state/compare';
 import { BatchEngine } from './batch-engine';
+import { describeClear } from './clear-session';
 import '../ui/styles.css';
 import { codecWasmUrls } from '../viewer/codec-wasm-urls';
 import { cornerstoneFrameDecoder, setCodecWasmUrls } from '../viewer/dicom-codecs';
@@ -26,6 +28,7 @@ export function start(root: HTMLElement): void {
     defaultModelHost: DEFAULT_MODEL_HOST,
   });
   const batch = new BatchEngine(engine, appBase);
+  engine.onShutdown(() => batch.shutdown());
   // Tests and power users can reach the engine from the console (no data leaves through it).
   (window as unknown as { samCompare?: unknown }).samCompare = { engine, batch };
   createRoot(root).render(
@@ -41,5 +44,14 @@ export function start(root: HTMLElement): void {
     useRuntimeStore.getState().setCapabilities(c);
   });
   const params = new URLSearchParams(location.search);
+  const cleared = params.get('cleared');
+  if (cleared) {
+    const [c = 0, d = 0, o = 0, s = 0, kept = 0] = cleared.split('.').map(Number);
+    useCompareStore
+      .getState()
+      .toast('info', describeClear({ caches: c, databases: d, opfsEntries: o, storageKeys: s }, kept === 1));
+    params.delete('cleared');
+    history.replaceState(null, '', `${location.pathname}?${params.toString()}`);
+  }
   if (params.get('sample') !== '0') void engine.openSample();
 }

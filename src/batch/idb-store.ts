@@ -94,6 +94,13 @@ export class BatchStore {
     return this.dbp;
   }
 
+  /** Closes the connection (so the database can be deleted); the next call opens it again. */
+  async close(): Promise<void> {
+    const p = this.dbp;
+    this.dbp = null;
+    if (p) (await p.catch(() => null))?.close();
+  }
+
   async putRun(meta: RunMeta): Promise<void> {
     const db = await this.db();
     const tx = db.transaction('runs', 'readwrite');

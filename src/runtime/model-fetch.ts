@@ -316,9 +316,12 @@ export async function fetchModelFile(url: string, opts: FetchOptions): Promise<F
   };
 }
 
+/** The Cache Storage name holding downloaded models (public weights only; never patient data). */
+export const MODEL_CACHE_NAME = 'sam-compare-models-v1';
+
 /** Cache Storage, one Response per file; metadata in headers. */
 export class CacheStorageModelCache implements ModelCache {
-  constructor(private readonly name = 'sam-compare-models-v1') {}
+  constructor(private readonly name = MODEL_CACHE_NAME) {}
 
   private open(): Promise<Cache> {
     return caches.open(this.name);

@@ -40,6 +40,8 @@ export interface CompareActions {
   deleteCachedModel: (url: string) => Promise<void>;
   modelHost: () => string;
   setModelHost: (url: string) => void;
+  /** Wipes browser storage (keeping downloaded models if asked) and reloads with nothing in memory. */
+  clearSession: (keepModels: boolean) => Promise<void>;
 }
 
 export interface BatchActions {

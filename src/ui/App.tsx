@@ -36,6 +36,44 @@ function Help({ onClose }: { onClose: () => void }) {
   );
 }
 
+function ClearSession({ onClose }: { onClose: () => void }) {
+  const actions = useActions();
+  const [keepModels, setKeepModels] = useState(true);
+  const [busy, setBusy] = useState(false);
+  return (
+    <div className="help" role="dialog" aria-label="Clear session" data-testid="clear-dialog">
+      <h2>Clear session</h2>
+      <p>
+        Closes the open study and removes everything this app stored in this browser: saved batch runs and
+        their results, cached files and settings. The page reloads with nothing in memory.
+      </p>
+      <label>
+        <input
+          type="checkbox"
+          checked={keepModels}
+          onChange={(e) => setKeepModels(e.target.checked)}
+          data-testid="clear-keep-models"
+        />{' '}
+        Keep downloaded models (public weights; they hold no patient data)
+      </label>
+      <p className="dialog-buttons">
+        <button
+          className="danger"
+          disabled={busy}
+          data-testid="clear-confirm"
+          onClick={() => {
+            setBusy(true);
+            void actions.clearSession(keepModels).finally(() => setBusy(false));
+          }}
+        >
+          Clear and reload
+        </button>{' '}
+        <button onClick={onClose}>Cancel</button>
+      </p>
+    </div>
+  );
+}
+
 function About() {
   return (
     <div className="page" data-testid="about-view">
@@ -63,6 +101,7 @@ export function App() {
   const tab = useCompareStore((s) => s.activeTab);
   const setTab = (t: Tab) => useCompareStore.getState().patch({ activeTab: t });
   const [help, setHelp] = useState(false);
+  const [clearing, setClearing] = useState(false);
   const batch = useBatchActions();
   useEffect(() => {
     if (tab === 'batch') void batch.refreshRuns();
@@ -90,6 +129,13 @@ export function App() {
               {t.label}
             </button>
           ))}
+          <button
+            onClick={() => setClearing(true)}
+            title="Remove everything this app stored in this browser"
+            data-testid="clear-session"
+          >
+            Clear session
+          </button>
           <button onClick={toggleHelp} title="Keyboard shortcuts (?)" data-testid="help-button">
             ?
           </button>
@@ -105,6 +151,7 @@ export function App() {
         {tab === 'about' && <About />}
       </main>
       {help && <Help onClose={() => setHelp(false)} />}
+      {clearing && <ClearSession onClose={() => setClearing(false)} />}
       <Toasts />
     </div>
   );

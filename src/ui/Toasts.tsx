@@ -22,7 +22,7 @@ export function Toasts() {
               <pre>{t.detail}</pre>
             </details>
           )}
-          <button aria-label="Dismiss" onClick={() => dismiss(t.id)}>
+          <button aria-label="Dismiss" data-testid="toast-dismiss" onClick={() => dismiss(t.id)}>
             ×
           </button>
         </div>
