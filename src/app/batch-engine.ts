@@ -187,7 +187,7 @@ export class BatchEngine implements BatchActions {
         s.patch({ status: e.text });
         return;
       case 'progress':
-        s.patch({ progress: e.progress });
+        s.patch({ progress: e.progress, memory: e.memory ?? null });
         return;
       case 'done':
         s.patch({
@@ -255,6 +255,7 @@ export class BatchEngine implements BatchActions {
       runId,
       status: 'Starting…',
       progress: { done: 0, skipped: 0, total, unitsPerMinute: 0, etaSec: null, currentCase: '' },
+      memory: null,
     });
     this.send({
       kind: 'run',

@@ -179,7 +179,7 @@ export class BatchHost {
       {
         signal: this.abort.signal,
         gate: () => this.pausePromise ?? Promise.resolve(),
-        onProgress: (progress) => this.post({ kind: 'progress', progress }),
+        onProgress: (progress) => this.post({ kind: 'progress', progress, memory: inf.memory() }),
       },
       req.totalUnits,
     );

@@ -4,6 +4,7 @@ import type { IntensityWindow } from '../core/image/intensity';
 import type { ProtocolSettings } from '../core/prompts/protocol';
 import type { DatasetPlan, ManualMapping } from '../batch/layouts/types';
 import type { BatchProgress, SliceSampling } from '../batch/runner';
+import type { EmbeddingMemory } from '../runtime/local-inference';
 
 export interface DatasetInput {
   readonly path: string;
@@ -65,7 +66,7 @@ export type BatchRequest =
 
 export type BatchEvent =
   | { readonly kind: 'scanned'; readonly plan: DatasetPlan; readonly previews: readonly CasePreview[] }
-  | { readonly kind: 'progress'; readonly progress: BatchProgress }
+  | { readonly kind: 'progress'; readonly progress: BatchProgress; readonly memory?: EmbeddingMemory }
   | { readonly kind: 'status'; readonly text: string }
   | {
       readonly kind: 'done';

@@ -167,10 +167,46 @@ describe('batch runner', () => {
     for (const [k, v] of before) expect(sink.units.get(k)).toBe(v);
   });
 
-  it('re-encodes per unit when embedding reuse is off', async () => {
+  it('re-encodes for every prompt set when embedding reuse is off, with the same results', async () => {
     encodes = 0;
-    await runBatch(cases.slice(0, 1), counting(), new MemorySink(), { ...opts, noEmbeddingReuse: true });
-    expect(encodes).toBe(2 * 2 * 2); // slices × structures × models
+    const off = new MemorySink();
+    await runBatch(cases.slice(0, 1), counting(), off, { ...opts, noEmbeddingReuse: true });
+    expect(encodes).toBe(2 * 2 * 2 * 4); // slices × structures × models × prompt sets (n = 1…3 and pos+neg)
+    const on = new MemorySink();
+    await runBatch(cases.slice(0, 1), counting(), on, opts);
+    const key = (r: ResultRow) =>
+      `${r.slice}|${r.label_value}|${r.model_slot}|${r.strategy}|${r.n_points}|${r.candidate}`;
+    const dice = new Map(on.rows().map((r) => [key(r), r.dice]));
+    for (const r of off.rows()) expect(r.dice).toBe(dice.get(key(r)));
+  });
+
+  it('holds at most one slice of embeddings per model, and re-encodes what a tiny budget evicts', async () => {
+    const a = fixturePair('sam1-meta');
+    const b = fixturePair('sam2-samexporter');
+    const roomy = new LocalInference();
+    // A budget below one embedding: every insert evicts the other model's entry for the same slice.
+    const tiny = new LocalInference(1);
+    for (const i of [roomy, tiny]) {
+      await i.load('sam', a.encoder, a.decoder);
+      await i.load('sam2', b.encoder, b.decoder);
+    }
+    const big = new MemorySink();
+    await runBatch(cases, roomy, big, opts);
+    // Released after each slice: never more than the two models' embeddings of one slice.
+    expect(roomy.memory().peakEntries).toBe(2);
+    expect(roomy.memory().peakBytes).toBeLessThanOrEqual(roomy.memory().budgetBytes);
+    expect(roomy.embeddingCount).toBe(0);
+    const small = new MemorySink();
+    await runBatch(cases, tiny, small, opts);
+    expect(tiny.memory().evictions).toBeGreaterThan(0);
+    expect(tiny.memory().peakEntries).toBe(1);
+    const key = (r: ResultRow) =>
+      `${r.case}|${r.slice}|${r.label_value}|${r.model_slot}|${r.strategy}|${r.n_points}|${r.candidate}`;
+    const dice = new Map(big.rows().map((r) => [key(r), r.dice]));
+    expect(small.rows()).toHaveLength(big.rows().length);
+    for (const r of small.rows()) expect(r.dice).toBe(dice.get(key(r)));
+    await roomy.close();
+    await tiny.close();
   });
 
   it('runs the iterative error-region strategy', async () => {

@@ -78,7 +78,7 @@ export interface BatchOptions {
   readonly window?: IntensityWindow;
   readonly nsdTolerance: number;
   readonly models: readonly BatchModel[];
-  /** Re-encode every unit instead of reusing the slice embedding (benchmarks what reuse buys). */
+  /** Re-encode for every prompt set instead of reusing the slice embedding (benchmarks what reuse buys). */
   readonly noEmbeddingReuse?: boolean;
 }
 
@@ -253,6 +253,16 @@ export async function runBatch(
       const key = `${opts.dataset}|${src.id}|${slice}|${windowText}`;
       const encodeMs: Record<string, number> = {};
       let first = true;
+      // An embedding evicted by the engine's memory budget is encoded again rather than failing the unit.
+      const decodeEncoded = async (slot: 'sam' | 'sam2', k: string, prompts: readonly PromptSet[]) => {
+        try {
+          return await inference.decode(slot, k, prompts);
+        } catch (e) {
+          if (!(e instanceof AppError && e.code === 'stale')) throw e;
+          await inference.encode(slot, k, { ...input.image, data: input.image.data.slice() });
+          return inference.decode(slot, k, prompts);
+        }
+      };
       for (const u of todo) {
         await control.gate?.();
         if (aborted()) break;
@@ -314,8 +324,8 @@ export async function runBatch(
                 });
               }
             };
-            if (planned.length) {
-              const r = await inference.decode(
+            if (planned.length && reuse) {
+              const r = await decodeEncoded(
                 model.slot,
                 unitKeyForEncode,
                 planned.map((p) => p.prompt),
@@ -325,13 +335,29 @@ export async function runBatch(
                 const d = r.sets[i];
                 if (d) push(p, d, per);
               });
+            } else {
+              // Without reuse (the naive baseline benchmarks compare against), every prompt set is
+              // decoded on a fresh encode of its slice.
+              for (const [i, p] of planned.entries()) {
+                if (i > 0) {
+                  await inference.release?.(unitKeyForEncode);
+                  const e = await inference.encode(model.slot, unitKeyForEncode, {
+                    ...input.image,
+                    data: input.image.data.slice(),
+                  });
+                  encodeMs[model.slot] = e.encodeMs;
+                }
+                const r = await inference.decode(model.slot, unitKeyForEncode, [p.prompt]);
+                const d = r.sets[0];
+                if (d) push(p, d, r.decodeMs);
+              }
             }
             if (wantsErrorRegion) {
               const rng = rngFor(seedKey, `error-region|${model.slot}`);
               const start = planPrompts(gt, { ...opts.protocol, strategies: ['error-region'] }, seedKey)[0];
               let prompt: PromptSet = start?.prompt ?? { points: [] };
               for (let n = 1; n <= opts.protocol.maxPoints && prompt.points.length; n++) {
-                const r = await inference.decode(model.slot, unitKeyForEncode, [prompt]);
+                const r = await decodeEncoded(model.slot, unitKeyForEncode, [prompt]);
                 const d = r.sets[0];
                 if (!d) break;
                 push({ strategy: 'error-region', n, prompt }, d, r.decodeMs);

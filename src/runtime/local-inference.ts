@@ -1,11 +1,13 @@
 /**
- * In-process inference for batch runs outside the browser worker (the command line, Node tests): the
- * same pipelines, with a small embedding map keyed like the worker's cache.
+ * In-process inference for batch runs (the batch worker, the command line, Node tests): the same
+ * pipelines, with embeddings kept in a byte-budgeted LRU keyed like the interactive worker's cache, so a
+ * run of any length holds a bounded amount of embedding memory.
  */
 import { AppError } from '../core/errors';
 import type { Rgb8Image } from '../core/image/types';
 import type { DecodedSet } from '../core/models/adapters';
 import type { PromptSet } from '../core/prompts/types';
+import { ByteLru } from './embedding-cache';
 import {
   disposeEmbedding,
   SamPipeline,
@@ -14,9 +16,27 @@ import {
   type PipelineOptions,
 } from './pipeline';
 
+/** Room for a few slices of both models (a SAM slice is 4 MiB, a SAM 2 slice 16 MiB). */
+export const DEFAULT_BATCH_EMBEDDING_BUDGET = 256 * 1024 * 1024;
+
+export interface EmbeddingMemory {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly budgetBytes: number;
+  readonly peakEntries: number;
+  readonly peakBytes: number;
+  readonly evictions: number;
+}
+
 export class LocalInference {
   private readonly pipes = new Map<string, SamPipeline>();
-  private readonly embeddings = new Map<string, Embedding>();
+  private readonly embeddings: ByteLru<Embedding>;
+  private peakBytes = 0;
+  private peakEntries = 0;
+
+  constructor(budgetBytes = DEFAULT_BATCH_EMBEDDING_BUDGET) {
+    this.embeddings = new ByteLru<Embedding>(budgetBytes, (e) => disposeEmbedding(e));
+  }
 
   async load(
     slot: string,
@@ -44,28 +64,27 @@ export class LocalInference {
     const k = `${slot}|${key}`;
     if (this.embeddings.has(k)) return { encodeMs: 0, cached: true };
     const r = await this.pipe(slot).encode(image);
-    this.embeddings.set(k, r.embedding);
+    this.embeddings.set(k, r.embedding, r.embedding.bytes);
+    this.peakBytes = Math.max(this.peakBytes, this.embeddings.bytes);
+    this.peakEntries = Math.max(this.peakEntries, this.embeddings.size);
     return { encodeMs: r.encodeMs, cached: false };
   };
 
+  /** Throws a 'stale' AppError when the slice was never encoded or its embedding was evicted. */
   decode = async (
     slot: string,
     key: string,
     prompts: readonly PromptSet[],
   ): Promise<{ sets: readonly DecodedSet[]; decodeMs: number }> => {
     const e = this.embeddings.get(`${slot}|${key}`);
-    if (!e) throw new AppError('invalid-argument', `Slice ${key} is not encoded for ${slot}.`);
+    if (!e) throw new AppError('stale', `Slice ${key} is not encoded for ${slot} (or was evicted).`);
     const r = await this.pipe(slot).decode(e, prompts);
     return { sets: r.sets, decodeMs: r.decodeMs };
   };
 
+  /** Frees every model's embedding of a slice. */
   release = (key: string): Promise<void> => {
-    for (const [k, e] of this.embeddings) {
-      if (k.endsWith(`|${key}`)) {
-        disposeEmbedding(e);
-        this.embeddings.delete(k);
-      }
-    }
+    for (const slot of this.pipes.keys()) this.embeddings.delete(`${slot}|${key}`);
     return Promise.resolve();
   };
 
@@ -73,8 +92,18 @@ export class LocalInference {
     return this.embeddings.size;
   }
 
+  memory(): EmbeddingMemory {
+    return {
+      entries: this.embeddings.size,
+      bytes: this.embeddings.bytes,
+      budgetBytes: this.embeddings.budgetBytes,
+      peakEntries: this.peakEntries,
+      peakBytes: this.peakBytes,
+      evictions: this.embeddings.evictions,
+    };
+  }
+
   async close(): Promise<void> {
-    for (const e of this.embeddings.values()) disposeEmbedding(e);
     this.embeddings.clear();
     for (const p of this.pipes.values()) await p.release();
     this.pipes.clear();

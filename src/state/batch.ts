@@ -4,6 +4,8 @@ import type { SelectionRule } from '../core/models/selection';
 import type { ResultRow } from '../batch/results';
 import type { BatchProgress } from '../batch/runner';
 import type { MetricId } from '../batch/summary';
+import type { EmbeddingMemory } from '../runtime/local-inference';
+export type { EmbeddingMemory };
 
 export interface PreviewCase {
   readonly id: string;
@@ -40,6 +42,8 @@ export interface BatchState {
   readonly samplingK: number;
   readonly windowPreset: string;
   readonly progress: BatchProgress | null;
+  /** The batch worker's embedding memory, reported with each progress event. */
+  readonly memory: EmbeddingMemory | null;
   readonly runId: string | null;
   readonly resumeOf: RunListItem | null;
   readonly runs: readonly RunListItem[];
@@ -68,6 +72,7 @@ const initial = {
   samplingK: 3,
   windowPreset: 'auto',
   progress: null,
+  memory: null,
   runId: null,
   resumeOf: null,
   runs: [],

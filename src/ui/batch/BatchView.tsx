@@ -4,7 +4,7 @@ import { STRATEGY_LABELS, type StrategyId } from '../../core/prompts/protocol';
 import { LAYOUT_LABELS } from '../../batch/layouts/assemble';
 import type { LayoutId } from '../../batch/layouts/types';
 import { pairedSummary, summarize, type MetricId } from '../../batch/summary';
-import { useBatchStore } from '../../state/batch';
+import { useBatchStore, type EmbeddingMemory } from '../../state/batch';
 import { useCompareStore } from '../../state/compare';
 import { useBatchActions } from '../context';
 import { fmtNum, fmtSigned } from '../format';
@@ -13,6 +13,24 @@ import { Figures } from './Figures';
 const RULES: SelectionRule[] = ['predicted-iou', 'first', 'oracle', 'single'];
 const STRATEGIES: StrategyId[] = ['centre-random', 'pos-neg', 'error-region', 'box'];
 const METRIC_LABEL: Record<MetricId, string> = { dice: 'Dice', iou: 'IoU', nsd: 'NSD @ 2 mm', hd95: 'HD95' };
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+/** What the run holds in embedding memory: it stays flat however many units the run has. */
+function EmbeddingMemoryLine({ m }: { m: EmbeddingMemory }) {
+  return (
+    <span
+      className="muted small"
+      data-testid="batch-memory"
+      data-peak-bytes={m.peakBytes}
+      data-peak-entries={m.peakEntries}
+      data-budget-bytes={m.budgetBytes}
+      title="Encoder embeddings the batch worker keeps: released after each slice, capped by a byte budget"
+    >
+      Embeddings held: {m.entries} ({mib(m.bytes)}; peak {mib(m.peakBytes)} of a {mib(m.budgetBytes)} budget)
+    </span>
+  );
+}
 
 function fmtEta(s: number | null): string {
   if (s === null || !Number.isFinite(s)) return '—';
@@ -311,6 +329,7 @@ function Progress() {
             {p.done + p.skipped} / {p.total} units · {p.unitsPerMinute.toFixed(1)} units/min · ETA{' '}
             {fmtEta(p.etaSec)} {p.currentCase && `· ${p.currentCase}`}
           </span>
+          {b.memory && <EmbeddingMemoryLine m={b.memory} />}
         </div>
       )}
       {b.errors.length > 0 && (
