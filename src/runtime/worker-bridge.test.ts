@@ -172,6 +172,50 @@ describe('inference worker bridge', () => {
     );
   });
 
+  it('settles on the last of two overlapping loads into one slot', async () => {
+    await client.request({ kind: 'init', threads: 1 });
+    const a = fixturePair('hf-sam');
+    const b = fixturePair('sam1-meta');
+    const load = (modelId: string, p: { encoder: Uint8Array; decoder: Uint8Array }) =>
+      client.request({
+        kind: 'load',
+        slot: 'sam',
+        modelId,
+        encoder: { bytes: p.encoder },
+        decoder: { bytes: p.decoder },
+        provider: 'wasm',
+      });
+    // The second load is sent before the first has finished.
+    const [ra, rb] = await Promise.all([load('A', a), load('B', b)]);
+    expect(ra.contract).toBe('hf-sam');
+    expect(rb.contract).toBe('sam1-meta');
+    await client.request({ kind: 'encode', slot: 'sam', key: 'k', image: rgb() });
+    const r = await client.request({
+      kind: 'decode',
+      slot: 'sam',
+      key: 'k',
+      prompts: [{ points: [promptPoint(centre?.x ?? 0, centre?.y ?? 0, 1)] }],
+    });
+    // Only Meta's export (B) has the single-mask token: the slot holds B.
+    expect(r.sets[0]?.single).toBeDefined();
+    expect((await client.request({ kind: 'cache-stats' })).entries).toBe(1);
+  });
+
+  it('unloading a model frees its embeddings and keeps the other model’s', async () => {
+    await loadBoth(client);
+    await client.request({ kind: 'encode', slot: 'sam', key: 'k', image: rgb() });
+    await client.request({ kind: 'encode', slot: 'sam2', key: 'k', image: rgb() });
+    const before = await client.request({ kind: 'cache-stats' });
+    expect(before.entries).toBe(2);
+    await client.request({ kind: 'unload', slot: 'sam' });
+    const after = await client.request({ kind: 'cache-stats' });
+    expect(after.entries).toBe(1);
+    expect(after.bytes).toBeLessThan(before.bytes);
+    expect((await client.request({ kind: 'encode', slot: 'sam2', key: 'k', image: rgb() })).cached).toBe(
+      true,
+    );
+  });
+
   it('refuses work for an unloaded slot with a typed error', async () => {
     await loadBoth(client);
     await client.request({ kind: 'unload', slot: 'sam' });

@@ -1,15 +1,18 @@
 /**
- * Property-based fuzzing of every reader, the layout detector and the prompt generators (checklist item 8):
+ * Property-based fuzzing of every reader (and the ONNX model header reader), the layout detector and the prompt generators (checklist item 8):
  * whatever the input, a call returns a well-formed result or throws an AppError, never another error type,
  * and never takes long. Inputs are valid files damaged by byte flips, truncation, spliced random bytes and
  * random header values. A fixed seed makes a failure reproducible; FUZZ_RUNS raises the case count.
  */
 import fc from 'fast-check';
 import { encode as encodePng } from 'fast-png';
+import jpeg from 'jpeg-js';
 import { gzipSync, zlibSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { detectLayout, type CasePlan, type DatasetFile, type DatasetPlan } from '../../batch/layouts';
+import { fixturePair } from '../../../tools/fixtures/sam-fixtures';
 import { AppError } from '../errors';
+import { readOnnxHeader } from '../models/onnx-header';
 import type { Mask, Volume } from '../image/types';
 import {
   centreClick,
@@ -36,7 +39,7 @@ import { readSingleFile } from './index';
 import { readMetaImage } from './metaimage';
 import { readNifti, writeNifti } from './nifti';
 import { readNrrd } from './nrrd';
-import { readPng } from './raster';
+import { readJpeg, readPng } from './raster';
 import { readImageFiles, readSegOnGrid } from './read-any';
 import type { InputFile, ReadOptions, ReadResult } from './types';
 
@@ -627,6 +630,67 @@ describe('fuzz: PNG masks', () => {
         params(),
       );
       expectBoth(t, 'png');
+    },
+    TIMEOUT,
+  );
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// JPEG (ultrasound frames) and ONNX model headers
+
+const JPEG_FILES = [
+  { w: 16, h: 12, q: 90 },
+  { w: 9, h: 7, q: 40 },
+].map(
+  ({ w, h, q }) =>
+    jpeg.encode(
+      {
+        width: w,
+        height: h,
+        data: Uint8Array.from({ length: w * h * 4 }, (_, i) => (i % 4 === 3 ? 255 : (i * 29) & 255)),
+      },
+      q,
+    ).data,
+);
+
+describe('fuzz: JPEG', () => {
+  it(
+    'damaged baseline JPEGs',
+    async () => {
+      const t = tally();
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...JPEG_FILES), mutationsArb, async (file, muts) => {
+          const f = { name: 'fuzz.jpg', bytes: mutate(new Uint8Array(file), muts) };
+          const r = await attempt(t, () => readJpeg(f, OPTS));
+          if (r) expectWellFormed(r, 'readJpeg');
+          const s = await attempt(t, () => readSingleFile(f, OPTS));
+          if (s) expectWellFormed(s, 'readSingleFile jpeg');
+        }),
+        params(),
+      );
+      expectBoth(t, 'jpeg');
+    },
+    TIMEOUT,
+  );
+});
+
+const ONNX_FILES = [fixturePair('sam1-meta').decoder, fixturePair('hf-sam2').decoder];
+
+describe('fuzz: ONNX model headers', () => {
+  it(
+    'damaged model files give a header or a typed error',
+    async () => {
+      const t = tally();
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...ONNX_FILES), mutationsArb, async (file, muts) => {
+          const h = await attempt(t, () => readOnnxHeader(mutate(file, muts)));
+          if (h) {
+            for (const io of [...h.inputs, ...h.outputs]) expect(typeof io).toBe('string');
+          }
+        }),
+        params(),
+      );
+      expectBoth(t, 'onnx header');
     },
     TIMEOUT,
   );
