@@ -194,7 +194,7 @@ describe('inference worker bridge', () => {
       kind: 'decode',
       slot: 'sam',
       key: 'k',
-      prompts: [{ points: [promptPoint(centre?.x ?? 0, centre?.y ?? 0, 1)] }],
+      prompts: [{ points: [promptPoint(centre.x, centre.y, 1)] }],
     });
     // Only Meta's export (B) has the single-mask token: the slot holds B.
     expect(r.sets[0]?.single).toBeDefined();
