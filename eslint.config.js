@@ -231,6 +231,11 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [ORT, CORNERSTONE, PLOTLY] }] },
   },
   {
+    // The benchmark measures the engines themselves, bare and native, beside the app.
+    files: ['bench/**'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
   },

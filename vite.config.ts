@@ -60,6 +60,7 @@ export default defineConfig({
   worker: { format: 'es' },
   build: {
     target: 'es2022',
+    rolldownOptions: { input: { main: 'index.html', bench: 'bench.html' } },
     sourcemap: true,
     chunkSizeWarningLimit: 4096,
   },
