@@ -21,6 +21,7 @@ import {
   type ImageDataSetParams,
 } from './dicom-write';
 import { readNifti, writeNifti } from './nifti';
+import { readDicomImage } from './read-any';
 import type { InputFile } from './types';
 
 const COLS = 5;
@@ -420,6 +421,30 @@ describe('DICOM series grouping and refusals', () => {
     const { series: s, errors } = await readDicomSeries(series(), { budgetBytes: 100 });
     expect(s).toHaveLength(0);
     expect(errors.every((e) => e.code === 'size-budget')).toBe(true);
+  });
+});
+
+describe('DICOM patient data', () => {
+  it('reads no patient, physician or institution value into what the app keeps (so no export can carry one)', async () => {
+    const identifying = ['Doe^Jane', 'PID-12345', '19700101', 'Ref^Doctor', 'General Hospital', 'ACC-777'];
+    const files = series({
+      params: {
+        extra: [
+          el(0x00080050, 'SH', 'ACC-777'),
+          el(0x00080080, 'LO', 'General Hospital'),
+          el(0x00080090, 'PN', 'Ref^Doctor'),
+          el(0x00100010, 'PN', 'Doe^Jane'),
+          el(0x00100020, 'LO', 'PID-12345'),
+          el(0x00100030, 'DA', '19700101'),
+        ],
+      },
+    });
+    // The tags are really in the files.
+    expect(new TextDecoder('latin1').decode(files[0]?.bytes)).toContain('Doe^Jane');
+    const { result } = await readDicomImage(files);
+    const kept = JSON.stringify(result, (_k, v: unknown) => (ArrayBuffer.isView(v) ? '[pixels]' : v));
+    expect(kept).toContain('1.2.3.1'); // the series UID is kept, for DICOM SEG references
+    for (const value of identifying) expect(kept).not.toContain(value);
   });
 });
 
