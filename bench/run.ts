@@ -98,6 +98,8 @@ async function encoderTimes(
     const t = performance.now();
     await s.run(input);
     if (i >= warmups) runs.push(performance.now() - t);
+    // The run can block this thread (no timer fires during it): sample right after, session still alive.
+    peak = Math.max(peak, process.memoryUsage().rss);
   }
   clearInterval(timer);
   await s.release();
@@ -346,11 +348,15 @@ async function main(): Promise<void> {
 
   // Browser first (the machine is otherwise idle), then Node.
   log('starting the static server and Chromium');
+  // Its own process group, so that killing it also stops the server that npx starts.
   const server: ChildProcess = spawn(
     'npx',
     ['tsx', 'tools/static-server.ts', '--port', String(PORT), '--dir', 'dist', '--isolate'],
-    { stdio: 'ignore' },
+    { stdio: 'ignore', detached: true },
   );
+  const stopServer = () => {
+    if (server.pid !== undefined) process.kill(-server.pid, 'SIGTERM');
+  };
   await new Promise((r) => setTimeout(r, 2500));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -431,6 +437,23 @@ async function main(): Promise<void> {
       roundTripP50: pct(r.roundTripMs, 50),
       n: r.decodeMs.length,
     };
+    if (!softwareGpu) {
+      log(`browser decoder ${c} webgpu`);
+      const g = await inPage<{ decodeMs: number[]; roundTripMs: number[] }>(
+        page,
+        'decoder',
+        `${BASE}/fixtures/${c}/encoder.onnx`,
+        `${BASE}/fixtures/${c}/decoder.onnx`,
+        THREADS,
+        clicks,
+        'webgpu',
+      );
+      browserDec[`${c}-webgpu`] = {
+        p50: pct(g.decodeMs, 50),
+        p95: pct(g.decodeMs, 95),
+        n: g.decodeMs.length,
+      };
+    }
   }
   results['browserDecoders'] = browserDec;
   log('session creation, cold and warm');
@@ -462,7 +485,7 @@ async function main(): Promise<void> {
     models: 'fixtures sam1-meta + hf-sam2, both panes',
   };
   await browser.close();
-  server.kill();
+  stopServer();
 
   for (const e of encoders) {
     log(`node wasm ${e.id} ${THREADS} threads`);

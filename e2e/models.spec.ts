@@ -1,5 +1,7 @@
 /** Issue 3: real-model loading through the hub layout (fixtures served by the local model host). */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { hubFiles } from '../tools/model-host';
 import { expect, test } from './fixtures';
 import { ComparePage, MODEL_HOST } from './pages/compare';
 
@@ -130,4 +132,43 @@ test('loads local .onnx files, recognised by their graphs, with external weights
     },
   ]);
   await expect(page.getByTestId('model-error-sam2')).toContainText('random.onnx');
+});
+
+test('a download dropped half way resumes with a Range request, and the cached model is byte-identical', async ({
+  page,
+}) => {
+  const expected = new Set([...hubFiles().values()].map((b) => createHash('sha256').update(b).digest('hex')));
+  await page.goto(`/?sample=0&modelHost=${encodeURIComponent(`${MODEL_HOST}/__fault/drop-once`)}`);
+  await page.getByTestId('preset-sam').selectOption('sam-vit-b-int8');
+  await page.getByTestId('load-sam').click();
+  await expect(page.getByTestId('model-info-sam')).toBeVisible({ timeout: 60_000 });
+  const log = await requests();
+  // Each file was cut once and fetched again from where it broke off.
+  expect(log.filter((r) => / bytes=\d+-$/.test(r)).length).toBe(2);
+  const shas = await page.getByTestId('file-sha').allTextContents();
+  expect(shas).toHaveLength(2);
+  for (const s of shas) expect(expected.has(s), s).toBe(true);
+  // From the cache, after a reload: the same bytes, no request.
+  await reset();
+  await page.reload();
+  await page.getByTestId('preset-sam').selectOption('sam-vit-b-int8');
+  await page.getByTestId('load-sam').click();
+  await expect(page.getByTestId('model-info-sam')).toBeVisible();
+  await page.getByTestId('model-info-sam').locator('summary').click();
+  await expect(page.getByTestId('model-info-sam')).toContainText('(cached)');
+  expect(await page.getByTestId('file-sha').allTextContents()).toEqual(shas);
+  expect(await requests()).toEqual([]);
+});
+
+test('a server error is shown with a Retry that loads the model once the server recovers', async ({
+  page,
+}) => {
+  await page.goto(`/?sample=0&modelHost=${encodeURIComponent(`${MODEL_HOST}/__fault/500-once`)}`);
+  await page.getByTestId('preset-sam2').selectOption('sam2.1-tiny-q8');
+  await page.getByTestId('load-sam2').click();
+  await expect(page.getByTestId('model-error-sam2')).toContainText(/HTTP 500/, { timeout: 60_000 });
+  await page.getByTestId('toast-dismiss').first().click();
+  await page.getByTestId('retry-sam2').click();
+  await expect(page.getByTestId('model-info-sam2')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('model-error-sam2')).toBeHidden();
 });

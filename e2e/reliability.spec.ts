@@ -165,6 +165,9 @@ test('a 300-unit batch survives a reload and a cancel/resume: every unit once, m
     { timeout: 600_000 },
   );
   await memoryBounded(page);
+  // For the issue notes: the browser's throughput with the fixture models (reported, not asserted).
+  const rate = /([\d.]+) units\/min/.exec(await page.getByTestId('batch-progress-text').innerText())?.[1];
+  console.log(`batch throughput (fixtures, browser, last segment): ${rate ?? '?'} units/min`);
 
   // Every unit exactly once, each with its full set of rows.
   const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-results').click()]);

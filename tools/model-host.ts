@@ -1,7 +1,7 @@
 /**
  * A local stand-in for the model hub, for tests: serves the generated contract fixtures under the hub's
  * `{repo}/resolve/{revision}/{file}` layout for every real preset, with CORS and Range support, plus
- * fault injection under `/__fault/{kind}/…` (html, 404, 500, truncate, stall, drop-once, no-range) and a
+ * fault injection under `/__fault/{kind}/…` (html, 404, 500, 500-once, truncate, stall, drop-once, no-range) and a
  * request log at `/__requests`. Loopback only.
  *
  *   npx tsx tools/model-host.ts --port 4174
@@ -11,7 +11,8 @@ import { resolve } from 'node:path';
 import { MODEL_PRESETS, hubUrl } from '../src/core/models/registry';
 import { fixturePair, hfSam2EncoderExternal } from './fixtures/sam-fixtures';
 
-export type Fault = 'html' | '404' | '500' | 'truncate' | 'stall' | 'drop-once' | 'no-range' | 'slow';
+export type Fault =
+  'html' | '404' | '500' | '500-once' | 'truncate' | 'stall' | 'drop-once' | 'no-range' | 'slow';
 
 /** Every preset's files, backed by the fixture of the preset's contract. */
 export function hubFiles(): Map<string, Uint8Array> {
@@ -79,7 +80,9 @@ export function startModelHost(port: number, files = hubFiles()): Promise<ModelH
       res.writeHead(404, { ...cors, 'content-type': 'text/plain' }).end('Entry not found');
       return;
     }
-    if (fault === '500') {
+    // 500-once: the first request after a reset fails, as a server that is briefly down.
+    if (fault === '500' || (fault === '500-once' && !dropped.has('500-once'))) {
+      if (fault === '500-once') dropped.add('500-once');
       res.writeHead(500, { ...cors, 'content-type': 'text/plain' }).end('Internal Server Error');
       return;
     }

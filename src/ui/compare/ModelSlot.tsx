@@ -74,7 +74,10 @@ export function ModelSlot({ slot }: { slot: Slot }) {
       {m.status === 'loading' && <div className="muted">creating sessions…</div>}
       {m.status === 'error' && (
         <div className="error-text" data-testid={`model-error-${slot}`}>
-          {m.error} <button onClick={() => void actions.loadPreset(slot, choice)}>Retry</button>
+          {m.error}{' '}
+          <button onClick={() => void actions.loadPreset(slot, choice)} data-testid={`retry-${slot}`}>
+            Retry
+          </button>
         </div>
       )}
       {m.status === 'ready' && (
