@@ -5,6 +5,7 @@ import { canonicalize, toSourceGrid } from '../src/core/image/volume';
 import { readDicomSeries } from '../src/core/io/dicom';
 import { readDicomSeg, writeDicomSeg } from '../src/core/io/dicom-seg';
 import { readNifti } from '../src/core/io/nifti';
+import { corruptFixtures } from '../src/core/testing/corrupt';
 import { cornerstoneFrameDecoder } from '../src/viewer/dicom-codecs';
 import { expect, test } from './fixtures';
 import { ComparePage } from './pages/compare';
@@ -114,4 +115,24 @@ test('a truncated DICOM file gives a clear error and leaves the loaded study int
   await expect(page.getByTestId('toast-error').last()).toContainText(/cut\.dcm/);
   await expect(page.getByTestId('toast-error').last()).toContainText(/truncated|ends/i);
   await expect(page.getByTestId('study-info')).toContainText('embedded sample');
+});
+
+test('a non-conforming DICOM file is refused strictly, and read only after opting in to lenient reading, which the study notes', async ({
+  page,
+}) => {
+  const bad = corruptFixtures().find((f) => f.id === 'dicom-vr-invalid');
+  if (!bad) throw new Error('fixture dicom-vr-invalid missing');
+  const file = { name: bad.file.name, mimeType: 'application/dicom', buffer: Buffer.from(bad.file.bytes) };
+  const app = new ComparePage(page);
+  await app.open();
+  await app.waitForStudy(/embedded sample/);
+  await expect(page.getByTestId('lenient-dicom')).not.toBeChecked();
+  await page.getByTestId('image-input').setInputFiles([file]);
+  await expect(page.getByTestId('toast-error').last()).toContainText(/invalid VR .*lenient reading/);
+  await expect(page.getByTestId('study-info')).toContainText('embedded sample');
+  await page.getByTestId('toast-dismiss').first().click();
+  await page.getByTestId('lenient-dicom').check();
+  await page.getByTestId('image-input').setInputFiles([file]);
+  await app.waitForStudy(/DICOM series \(1 files\)/);
+  await expect(page.getByTestId('study-note').filter({ hasText: 'read leniently' })).toBeVisible();
 });

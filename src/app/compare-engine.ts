@@ -272,6 +272,8 @@ export class CompareEngine implements CompareActions {
         return mm && !r.volume.spacingKnown ? withPixelSpacing(r, mm) : r;
       };
       const decoder = this.deps.frameDecoder;
+      // Strict unless the user opted in; a file read leniently carries a note the side panel shows.
+      const readOpts = { ...(decoder ? { decoder } : {}), ...(this.s.lenientDicom ? { lenient: true } : {}) };
       const segs = data.filter(isDicomSeg);
       if (role === 'gt') {
         const cur = this.study;
@@ -295,7 +297,7 @@ export class CompareEngine implements CompareActions {
       let imageName: string;
       let rest: InputFile[];
       if (dicom.length > 0 && role !== 'image') {
-        read = (await readDicomImage(dicom, decoder ? { decoder } : {})).result;
+        read = (await readDicomImage(dicom, readOpts)).result;
         imageName = `DICOM series (${dicom.length} files)`;
         rest = data.filter((f) => !dicom.includes(f) && !segs.includes(f));
       } else {
@@ -306,10 +308,7 @@ export class CompareEngine implements CompareActions {
         if (!image)
           throw new AppError('invalid-argument', 'None of the dropped files is an image this app reads.');
         const companions = data.filter((f) => f !== image && /\.(raw|zraw)$/i.test(f.name));
-        read = withSpacing(
-          await readImageFiles([image, ...companions], decoder ? { decoder } : {}),
-          image.name,
-        );
+        read = withSpacing(await readImageFiles([image, ...companions], readOpts), image.name);
         imageName = base(image.name);
         rest =
           role === 'image'
@@ -1020,6 +1019,10 @@ export class CompareEngine implements CompareActions {
       this.report(toAppError(e, 'internal', 'Clearing the session'));
       await this.restartWorker();
     }
+  }
+
+  setLenientDicom(on: boolean): void {
+    this.s.patch({ lenientDicom: on });
   }
 
   setModelHost(url: string): void {

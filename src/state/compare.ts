@@ -117,6 +117,8 @@ const EMPTY_MODEL: SlotModel = {
 export interface CompareState {
   readonly study: StudyMeta | null;
   readonly loading: string | null;
+  /** Read non-conforming DICOM leniently (opt-in; every file read so is noted on the study). */
+  readonly lenientDicom: boolean;
   readonly slice: number;
   readonly structure: number | null;
   readonly modelWindow: IntensityWindow;
@@ -152,6 +154,7 @@ let toastId = 1;
 const initial = {
   study: null,
   loading: null,
+  lenientDicom: false,
   slice: 0,
   structure: null,
   modelWindow: { kind: 'window', center: 40, width: 400 } as IntensityWindow,

@@ -40,6 +40,7 @@ export interface CompareActions {
   deleteCachedModel: (url: string) => Promise<void>;
   modelHost: () => string;
   setModelHost: (url: string) => void;
+  setLenientDicom: (on: boolean) => void;
   /** Wipes browser storage (keeping downloaded models if asked) and reloads with nothing in memory. */
   clearSession: (keepModels: boolean) => Promise<void>;
 }

@@ -51,6 +51,18 @@ export function SidePanel() {
               void actions.openFiles(f, 'auto');
             }}
           />
+          <label
+            className="small"
+            title="Accept DICOM files without a preamble or meta header, or with element lengths that break their VR. Every file read so is noted on the study."
+          >
+            <input
+              type="checkbox"
+              checked={s.lenientDicom}
+              onChange={(e) => actions.setLenientDicom(e.target.checked)}
+              data-testid="lenient-dicom"
+            />{' '}
+            read non-conforming DICOM leniently
+          </label>
           <input
             ref={gtRef}
             type="file"
