@@ -176,3 +176,30 @@ test('a lost GPU device is surfaced, no stale mask is shown, and switching to We
   await expect(page.getByTestId('model-info-sam2')).toContainText('WebAssembly', { timeout: 60_000 });
   await app.waitForResults(['sam2']);
 });
+
+test('after a lost GPU device, "Retry on WebGPU" recreates the sessions on a new device and masks come back', async ({
+  page,
+}) => {
+  test.setTimeout(300_000);
+  const app = new ComparePage(page);
+  await app.open();
+  await app.waitForStudy();
+  await page.getByTestId('provider-select').selectOption('webgpu');
+  await app.loadPreset('sam2', 'fixture-hf-sam2');
+  await app.clickPixel(40, 55, { pane: 'sam2' });
+  await app.waitForResults(['sam2']);
+  const before = await app.mask('sam2');
+  await page.evaluate(async () => {
+    await (
+      window as unknown as { samCompare: { engine: { simulateGpuLoss: () => Promise<void> } } }
+    ).samCompare.engine.simulateGpuLoss();
+  });
+  await expect(page.getByTestId('gpu-lost-banner')).toBeVisible();
+  await page.getByTestId('toast-error').getByRole('button').click();
+  await page.getByTestId('retry-gpu').click();
+  await expect(page.getByTestId('gpu-lost-banner')).toBeHidden();
+  await expect(page.getByTestId('model-info-sam2')).toContainText('WebGPU', { timeout: 120_000 });
+  await app.waitForResults(['sam2'], 180_000);
+  // The same prompt on the new device gives the same mask.
+  expect((await app.mask('sam2'))?.data).toEqual(before?.data);
+});
