@@ -448,6 +448,14 @@ describe('DICOM patient data', () => {
   });
 });
 
+describe('DICOM pixel size', () => {
+  it('treats a PixelSpacing that overflows to Infinity as unknown (regression found by fuzzing)', async () => {
+    const s = await one(series({ params: { extra: [el(0x00280030, 'DS', '1e400\\1e400')] } }));
+    for (const v of s.result.volume.spacing) expect(Number.isFinite(v) && v > 0).toBe(true);
+    expect(s.result.volume.spacingKnown).toBe(false);
+  });
+});
+
 describe('DICOM strictness', () => {
   const good = () => sliceFile(0).bytes;
 

@@ -658,7 +658,9 @@ export function orientation(values: number[] | undefined, name: string): readonl
 function spacingPair(values: number[] | undefined): readonly [number, number] | undefined {
   const a = values?.[0];
   const b = values?.[1];
-  if (a === undefined || b === undefined || !(a > 0) || !(b > 0)) return undefined;
+  // A value like '1e400' parses to Infinity: not a pixel size.
+  if (a === undefined || b === undefined || !(Number.isFinite(a) && a > 0) || !(Number.isFinite(b) && b > 0))
+    return undefined;
   return [a, b];
 }
 
