@@ -259,7 +259,8 @@ test('"Clear session" leaves no pixel-derived data at rest: only the kept models
 
   await page.getByTestId('clear-session').click();
   await expect(page.getByTestId('clear-keep-models')).toBeChecked();
-  await page.getByTestId('clear-confirm').click();
+  // Clearing ends in a reload: wait for it, so no check runs against the page being replaced.
+  await Promise.all([page.waitForEvent('load'), page.getByTestId('clear-confirm').click()]);
   await expect(page.getByTestId('toast-info').last()).toContainText('Session cleared', { timeout: 30_000 });
   await expect(page).not.toHaveURL(/cleared=/);
 
@@ -290,7 +291,8 @@ test('"Clear session" leaves no pixel-derived data at rest: only the kept models
   // Without "keep models", the model cache goes too.
   await page.getByTestId('clear-session').click();
   await page.getByTestId('clear-keep-models').uncheck();
-  await page.getByTestId('clear-confirm').click();
+  // Clearing ends in a reload: wait for it, so no check runs against the page being replaced.
+  await Promise.all([page.waitForEvent('load'), page.getByTestId('clear-confirm').click()]);
   await expect(page.getByTestId('toast-info').last()).toContainText('Session cleared', { timeout: 30_000 });
   expect((await storage(page)).caches).toEqual({});
 });

@@ -117,7 +117,8 @@ export function startModelHost(port: number, files = hubFiles()): Promise<ModelH
     if ((fault === 'drop-once' || fault === 'no-range') && !dropped.has(path)) {
       dropped.add(path);
       res.write(slice.subarray(0, half), () => {
-        setTimeout(() => res.destroy(), 20);
+        // Give the client time to read the half before the reset discards unread data.
+        setTimeout(() => res.destroy(), 200);
       });
       return;
     }
