@@ -17,6 +17,9 @@ test('both models give the same masks on WebAssembly and on WebGPU (Dice ≥ 0.9
   await app.clickPixel(40, 55);
   await app.waitForResults();
   const wasm = { sam: await app.mask('sam'), sam2: await app.mask('sam2') };
+  // On WebAssembly each model decodes in its own one-thread decoder worker, beside the encoder's pool.
+  for (const slot of ['sam', 'sam2'])
+    await expect(page.getByTestId(`decode-${slot}`)).toHaveAttribute('data-worker', 'decoder');
   const wasmIou = await page.getByTestId('candidates-sam').innerText();
 
   // Switching the provider restarts the worker and reloads both models from the cache.
@@ -25,6 +28,9 @@ test('both models give the same masks on WebAssembly and on WebGPU (Dice ≥ 0.9
   await expect(page.getByTestId('model-info-sam2')).toContainText('WebGPU', { timeout: 120_000 });
   await app.waitForResults(['sam', 'sam2'], 400_000);
   await expect(page.getByTestId('metrics-sam')).toContainText('webgpu');
+  // Under WebGPU the embeddings stay on the GPU device, so the inference worker decodes them itself.
+  for (const slot of ['sam', 'sam2'])
+    await expect(page.getByTestId(`decode-${slot}`)).toHaveAttribute('data-worker', 'inference');
   const gpu = { sam: await app.mask('sam'), sam2: await app.mask('sam2') };
   for (const slot of ['sam', 'sam2'] as const) {
     const a = wasm[slot];

@@ -697,6 +697,8 @@ export class CompareEngine implements CompareActions {
             this.s.setResult(slot, {
               status: 'done',
               decodeMs: r.decodeMs,
+              decodeWorker: r.worker,
+              decodeThreads: r.threads,
               provider: r.provider,
               revision,
               error: undefined,
@@ -1097,6 +1099,8 @@ export class CompareEngine implements CompareActions {
             metrics: s.results[slot].metrics,
             encodeMs: s.results[slot].encodeMs,
             decodeMs: s.results[slot].decodeMs,
+            decodeWorker: s.results[slot].decodeWorker,
+            decodeThreads: s.results[slot].decodeThreads,
           },
         ]),
       ),

@@ -1,7 +1,13 @@
-import { InferenceClient } from './client';
+import { InferenceClient, type PortLike } from './client';
 
 /** Starts the inference worker (a module worker bundled by Vite) and returns its typed client. */
 export function startInferenceWorker(): InferenceClient {
   const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'inference' });
-  return new InferenceClient(worker as unknown as ConstructorParameters<typeof InferenceClient>[0]);
+  // Decoder workers run the same entry with a one-thread runtime (see client.ts).
+  const decoderWorker = (): PortLike =>
+    new Worker(new URL('./worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'decoder',
+    }) as unknown as PortLike;
+  return new InferenceClient(worker as unknown as PortLike, { decoderWorker });
 }

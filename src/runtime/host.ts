@@ -3,21 +3,33 @@
  * One host owns every session. Per model slot, encodes run one at a time; a queued encode is superseded
  * (answered `stale`) when a newer one arrives for the same slot, so switching slices mid-encode discards
  * the stale work. Embeddings live in a byte-budgeted LRU keyed by model and slice key.
+ *
+ * The same host runs in decoder workers: there a slot holds only a decoder (`load-decoder`), on a
+ * one-thread runtime of its own, and its embeddings arrive as copies on a MessagePort from the inference
+ * worker, which pushes every CPU embedding of a connected slot (`connect-decoder`) before it answers the
+ * encode. onnxruntime-web has one thread pool per WebAssembly instance, shared by every session in it; a
+ * small decoder run on the encoder's pool spends most of its time waking and joining threads, and both
+ * models' decodes wait in one queue behind each other and behind any encode.
  */
 import * as ort from 'onnxruntime-web';
 import { AppError, toAppError } from '../core/errors';
 import type { DecodedSet } from '../core/models/adapters';
 import { ByteLru } from './embedding-cache';
-import { disposeEmbedding, SamPipeline, type Embedding } from './pipeline';
+import { DecoderSession, disposeEmbedding, SamPipeline, type Embedding } from './pipeline';
+import { copyTensorData, fromOrt, toOrt } from './tensors';
+import type { TensorData } from '../core/tensor';
 import type {
   CandidateOut,
   DecodeRequest,
   DecodeResult,
   DecodedSetOut,
+  EmbeddingMessage,
   EncodeRequest,
   EncodeResult,
   InitRequest,
   InitResult,
+  LoadDecoderRequest,
+  LoadDecoderResult,
   LoadRequest,
   LoadResult,
   Provider,
@@ -34,12 +46,26 @@ interface Slot {
   readonly provider: Provider;
   encodeChain: Promise<unknown>;
   queued: { id: number } | null;
+  /** A decoder worker's port: every CPU embedding of this slot is copied to it. */
+  decoderPort: MessagePort | null;
 }
+
+/** A slot of a decoder worker: the decoder alone, fed embeddings through `port`. */
+interface DecoderSlot {
+  readonly decoder: DecoderSession;
+  readonly modelId: string;
+  readonly port: MessagePort;
+}
+
+/** How long a decoder worker waits for an embedding still on its way before saying it has none. */
+const EMBEDDING_WAIT_MS = 2000;
 
 type Post = (msg: WorkerMessage, transfer: Transferable[]) => void;
 
 export class InferenceHost {
   private readonly slots = new Map<string, Slot>();
+  private readonly decoderSlots = new Map<string, DecoderSlot>();
+  private readonly arrivals = new Map<string, (() => void)[]>();
   private readonly inflight = new Map<string, Promise<Embedding>>();
   private readonly pinned = new Map<string, number>();
   private readonly deferredDispose = new Map<string, Embedding>();
@@ -80,6 +106,14 @@ export class InferenceHost {
       case 'unload':
         await this.unload(req.slot);
         return { result: null, transfer: [] };
+      case 'load-decoder':
+        return { result: await this.loadDecoder(req), transfer: [] };
+      case 'connect-decoder': {
+        const slot = this.slot(req.slot);
+        slot.decoderPort?.close();
+        slot.decoderPort = req.port;
+        return { result: null, transfer: [] };
+      }
       case 'encode':
         return { result: await this.encode(env.id, req), transfer: [] };
       case 'decode':
@@ -159,6 +193,7 @@ export class InferenceHost {
       provider: req.provider,
       encodeChain: Promise.resolve(),
       queued: null,
+      decoderPort: null,
     });
     if (req.provider === 'webgpu') void this.watchDevice();
     return {
@@ -209,17 +244,92 @@ export class InferenceHost {
   }
 
   private async unload(name: string): Promise<void> {
+    const d = this.decoderSlots.get(name);
+    if (d) {
+      this.decoderSlots.delete(name);
+      d.port.close();
+      this.cache.deletePrefix(`${d.modelId}|`);
+      await d.decoder.release();
+    }
     const s = this.slots.get(name);
     if (!s) return;
     this.slots.delete(name);
+    s.decoderPort?.close();
     this.cache.deletePrefix(`${s.modelId}|`);
     await s.pipeline.release();
+  }
+
+  private async loadDecoder(req: LoadDecoderRequest): Promise<LoadDecoderResult> {
+    await this.unload(req.slot);
+    const t0 = performance.now();
+    const decoder = await DecoderSession.create(
+      {
+        bytes: req.decoder.bytes,
+        ...(req.decoder.externalData ? { externalData: req.decoder.externalData } : {}),
+      },
+      req.contract,
+      { provider: 'wasm' },
+    );
+    const d: DecoderSlot = { decoder, modelId: req.modelId, port: req.embeddings };
+    this.decoderSlots.set(req.slot, d);
+    req.embeddings.onmessage = (ev: MessageEvent<EmbeddingMessage>) => {
+      if (this.decoderSlots.get(req.slot) === d) this.receiveEmbedding(d, ev.data);
+    };
+    return { slot: req.slot, threads: this.threads, createMs: performance.now() - t0 };
+  }
+
+  private receiveEmbedding(d: DecoderSlot, m: EmbeddingMessage): void {
+    const cacheKey = `${d.modelId}|${m.key}`;
+    if (!this.cache.has(cacheKey)) {
+      const tensors = Object.fromEntries(Object.entries(m.tensors).map(([k, t]) => [k, toOrt(t)]));
+      const emb: Embedding = { contract: m.contract, frame: m.frame, tensors, bytes: m.bytes, onGpu: false };
+      this.cache.set(cacheKey, emb, emb.bytes);
+    }
+    const waiting = this.arrivals.get(cacheKey);
+    this.arrivals.delete(cacheKey);
+    for (const w of waiting ?? []) w();
+  }
+
+  /** Resolves when the embedding arrives, or after `ms` (whichever comes first). */
+  private awaitArrival(cacheKey: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      const list = this.arrivals.get(cacheKey) ?? [];
+      list.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.arrivals.set(cacheKey, list);
+    });
+  }
+
+  /** Copies a CPU embedding to the slot's decoder worker (GPU-resident ones stay with their device). */
+  private pushEmbedding(slot: Slot, key: string, emb: Embedding): void {
+    if (!slot.decoderPort || emb.onGpu) return;
+    const tensors: Record<string, TensorData> = {};
+    const transfer: Transferable[] = [];
+    for (const [name, t] of Object.entries(emb.tensors)) {
+      const copy = copyTensorData(fromOrt(name, t));
+      tensors[name] = copy;
+      transfer.push(copy.data.buffer);
+    }
+    const msg: EmbeddingMessage = {
+      key,
+      contract: emb.contract,
+      frame: emb.frame,
+      bytes: emb.bytes,
+      tensors,
+    };
+    slot.decoderPort.postMessage(msg, transfer);
   }
 
   private async encode(id: number, req: EncodeRequest): Promise<EncodeResult> {
     const slot = this.slot(req.slot);
     const cacheKey = `${slot.modelId}|${req.key}`;
-    if (this.cache.get(cacheKey)) {
+    const hit = this.cache.get(cacheKey);
+    if (hit) {
+      // The decoder worker may have evicted it: send it again (a copy of a few MiB).
+      this.pushEmbedding(slot, req.key, hit);
       return {
         key: req.key,
         cached: true,
@@ -258,6 +368,8 @@ export class InferenceHost {
     try {
       const emb = await work;
       this.cache.set(cacheKey, emb, emb.bytes);
+      // Before the answer: the decoder worker has the embedding in its queue when the client decodes.
+      this.pushEmbedding(slot, req.key, emb);
       return { key: req.key, cached: false, ...timing, embeddingBytes: emb.bytes, provider: slot.provider };
     } catch (e) {
       const err = toAppError(e, 'internal', 'Encoding failed');
@@ -271,12 +383,24 @@ export class InferenceHost {
   }
 
   private async decode(req: DecodeRequest): Promise<{ result: DecodeResult; transfer: Transferable[] }> {
-    const slot = this.slot(req.slot);
-    const cacheKey = `${slot.modelId}|${req.key}`;
+    const remote = this.decoderSlots.get(req.slot);
+    const slot = remote ? null : this.slot(req.slot);
+    const modelId = remote ? remote.modelId : (slot?.modelId ?? '');
+    const provider: Provider = slot ? slot.provider : 'wasm';
+    const cacheKey = `${modelId}|${req.key}`;
     let emb = this.cache.get(cacheKey);
-    if (!emb) {
+    if (!emb && slot) {
       const running = this.inflight.get(cacheKey);
       if (running) emb = await running;
+    }
+    if (!emb && remote) {
+      // Pushed before the encode was answered, but on another channel: it may still be in flight.
+      await this.awaitArrival(cacheKey, EMBEDDING_WAIT_MS);
+      emb = this.cache.get(cacheKey);
+      if (!emb)
+        throw new AppError('stale', 'This decoder worker has no embedding for this slice.', {
+          subject: 'embedding-missing',
+        });
     }
     if (!emb)
       throw new AppError(
@@ -286,15 +410,25 @@ export class InferenceHost {
       );
     this.pinned.set(cacheKey, (this.pinned.get(cacheKey) ?? 0) + 1);
     try {
-      const r = await slot.pipeline.decode(emb, req.prompts, req.maskInputs);
+      const runner = remote ? remote.decoder : slot?.pipeline;
+      if (!runner) throw new AppError('internal', `No decoder in slot '${req.slot}'.`);
+      const r = await runner.decode(emb, req.prompts, req.maskInputs);
       const transfer: Transferable[] = [];
       const sets = r.sets.map((d) => toOut(d, req.keepLowRes === true, transfer));
       return {
-        result: { key: req.key, sets, decodeMs: r.decodeMs, calls: r.calls, provider: slot.provider },
+        result: {
+          key: req.key,
+          sets,
+          decodeMs: r.decodeMs,
+          calls: r.calls,
+          provider,
+          threads: this.threads,
+          worker: remote ? 'decoder' : 'inference',
+        },
         transfer,
       };
     } catch (e) {
-      if (this.gpuLost && slot.provider === 'webgpu')
+      if (this.gpuLost && provider === 'webgpu')
         throw new AppError('gpu-lost', `The GPU device was lost (${this.gpuLost}).`, { cause: e });
       throw toAppError(e, 'internal', 'Decoding failed');
     } finally {

@@ -126,27 +126,132 @@ function queued<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * A SAM-family decoder on its own: decodes prompt sets against an embedding. Used inside a
+ * {@link SamPipeline}, and alone in a decoder worker (a one-thread runtime beside the encoder's).
+ * Runs are serialized per session: ORT web refuses concurrent runs on one session.
+ */
+export class DecoderSession {
+  private chain: Promise<unknown> = Promise.resolve();
+  private released = false;
+  readonly inputs: readonly InputSpec[];
+
+  constructor(
+    readonly contract: ContractId,
+    private readonly session: ort.InferenceSession,
+  ) {
+    this.inputs = inputSpecs(session);
+  }
+
+  /** Creates a decoder alone and checks it is a decoder of `contract`. */
+  static async create(
+    src: ModelSource,
+    contract: ContractId,
+    opts: PipelineOptions = {},
+  ): Promise<DecoderSession> {
+    const session = await createSession(src, sessionOptions(opts, null), 'decoder');
+    try {
+      const part = detectPart(signature(session));
+      if (part.role !== 'decoder' || part.contract !== contract)
+        throw new AppError(
+          'model-contract',
+          `Expected a ${contract} decoder; this graph is a ${part.contract} ${part.role}.`,
+          { subject: 'contract' },
+        );
+      return new DecoderSession(contract, session);
+    } catch (e) {
+      await session.release().catch(() => undefined);
+      throw toAppError(e, 'model-contract');
+    }
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  decode(
+    embedding: Embedding,
+    prompts: readonly PromptSet[],
+    maskInputs?: readonly (Float32Array | undefined)[],
+  ): Promise<DecodeResult> {
+    return this.serial(async () => {
+      if (this.released) throw new AppError('cancelled', 'This model was closed.', { subject: 'session' });
+      if (embedding.contract !== this.contract) {
+        throw new AppError(
+          'invalid-argument',
+          `Embedding from ${embedding.contract} given to a ${this.contract} decoder.`,
+          { subject: 'embedding' },
+        );
+      }
+      const calls = decoderCalls(
+        this.contract,
+        { prompts, frame: embedding.frame, ...(maskInputs ? { maskInputs } : {}) },
+        this.session.inputNames,
+      );
+      const sets: DecodedSet[] = new Array<DecodedSet>(prompts.length);
+      let decodeMs = 0;
+      for (const call of calls) {
+        const feeds: Record<string, ort.Tensor> = { ...embedding.tensors };
+        for (const [k, v] of Object.entries(call.feeds))
+          feeds[k] = toOrt(conformType(v, this.inputs.find((s) => s.name === k)?.type));
+        validateFeeds(this.inputs, feeds);
+        const { out, ms } = await queued(async () => {
+          const t0 = performance.now();
+          const o = await this.session.run(feeds);
+          return { out: o, ms: performance.now() - t0 };
+        });
+        decodeMs += ms;
+        const data = await downloadAll(out);
+        decodeOutputs(this.contract, data, call, embedding.frame).forEach((d, j) => {
+          const idx = call.setIndices[j];
+          if (idx !== undefined) sets[idx] = d;
+        });
+        for (const v of Object.values(out)) if (v.location === 'gpu-buffer') v.dispose();
+      }
+      return { sets, decodeMs, calls: calls.length };
+    });
+  }
+
+  /** Runs the decoder on raw feeds after validation (diagnostics and tests of the validation path). */
+  runChecked(feeds: Readonly<Record<string, ort.Tensor>>): Promise<Record<string, ort.Tensor>> {
+    return this.serial(async () => {
+      validateFeeds(this.inputs, feeds);
+      return await queued(() => this.session.run(feeds));
+    });
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.chain;
+    await this.session.release().catch(() => undefined);
+  }
+}
+
+/**
  * One SAM-family model (encoder + decoder) on onnxruntime. The contract is detected from the graphs'
  * input/output names; preprocessing, feeds and output decoding come from core/models.
  * Runs are serialized per session: ORT web refuses concurrent runs on one session.
  */
 export class SamPipeline {
   private encoderChain: Promise<unknown> = Promise.resolve();
-  private decoderChain: Promise<unknown> = Promise.resolve();
   private released = false;
   readonly encoderInputs: readonly InputSpec[];
   readonly decoderInputs: readonly InputSpec[];
+  private readonly decoderSession: DecoderSession;
 
   private constructor(
     readonly contract: ContractId,
     readonly encoderPart: DetectedPart,
     private readonly encoder: ort.InferenceSession,
-    private readonly decoder: ort.InferenceSession,
+    decoder: ort.InferenceSession,
     readonly provider: Provider,
     readonly createMs: number,
   ) {
     this.encoderInputs = inputSpecs(encoder);
-    this.decoderInputs = inputSpecs(decoder);
+    this.decoderSession = new DecoderSession(contract, decoder);
+    this.decoderInputs = this.decoderSession.inputs;
   }
 
   static async create(
@@ -194,53 +299,49 @@ export class SamPipeline {
     }
   }
 
-  private serial<T>(which: 'encoder' | 'decoder', fn: () => Promise<T>): Promise<T> {
-    const chain = which === 'encoder' ? this.encoderChain : this.decoderChain;
-    const next = chain.then(fn, fn);
-    const settled = next.catch(() => undefined);
-    if (which === 'encoder') this.encoderChain = settled;
-    else this.decoderChain = settled;
-    return next;
-  }
-
   private assertLive(): void {
     if (this.released) throw new AppError('cancelled', 'This model was closed.', { subject: 'session' });
   }
 
   encode(rgb: Rgb8Image): Promise<EncodeResult> {
-    return this.serial('encoder', async () => {
-      this.assertLive();
-      const spec = this.encoderInputs[0];
-      const inputType = spec?.type === 'float16' ? 'float16' : 'float32';
-      const tp = performance.now();
-      const { feeds, frame } = encoderFeeds(this.contract, rgb, {
-        preprocessInGraph: this.encoderPart.preprocessInGraph === true,
-        inputType,
-      });
-      validateFeeds(this.encoderInputs, feeds);
-      const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
-      const preprocessMs = performance.now() - tp;
-      const { out, ms: encodeMs } = await queued(async () => {
-        const t0 = performance.now();
-        const o = await this.encoder.run(ortFeeds);
-        return { out: o, ms: performance.now() - t0 };
-      });
-      const tensors: Record<string, ort.Tensor> = {};
-      let bytes = 0;
-      let onGpu = false;
-      for (const name of CONTRACTS[this.contract].embeddingNames) {
-        const t = out[name];
-        if (!t)
-          throw new AppError('tensor-mismatch', `The encoder returned no '${name}'.`, { subject: name });
-        tensors[name] = t;
-        bytes += elementCount(t.dims) * (t.type === 'float16' ? 2 : 4);
-        onGpu ||= t.location === 'gpu-buffer';
-      }
-      // GPU outputs the decoder does not need are freed at once (CPU ones are garbage-collected).
-      for (const [k, v] of Object.entries(out))
-        if (!(k in tensors) && v.location === 'gpu-buffer') v.dispose();
-      return { embedding: { contract: this.contract, frame, tensors, bytes, onGpu }, encodeMs, preprocessMs };
+    const next = this.encoderChain.then(
+      () => this.encodeNow(rgb),
+      () => this.encodeNow(rgb),
+    );
+    this.encoderChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async encodeNow(rgb: Rgb8Image): Promise<EncodeResult> {
+    this.assertLive();
+    const spec = this.encoderInputs[0];
+    const inputType = spec?.type === 'float16' ? 'float16' : 'float32';
+    const tp = performance.now();
+    const { feeds, frame } = encoderFeeds(this.contract, rgb, {
+      preprocessInGraph: this.encoderPart.preprocessInGraph === true,
+      inputType,
     });
+    validateFeeds(this.encoderInputs, feeds);
+    const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
+    const preprocessMs = performance.now() - tp;
+    const { out, ms: encodeMs } = await queued(async () => {
+      const t0 = performance.now();
+      const o = await this.encoder.run(ortFeeds);
+      return { out: o, ms: performance.now() - t0 };
+    });
+    const tensors: Record<string, ort.Tensor> = {};
+    let bytes = 0;
+    let onGpu = false;
+    for (const name of CONTRACTS[this.contract].embeddingNames) {
+      const t = out[name];
+      if (!t) throw new AppError('tensor-mismatch', `The encoder returned no '${name}'.`, { subject: name });
+      tensors[name] = t;
+      bytes += elementCount(t.dims) * (t.type === 'float16' ? 2 : 4);
+      onGpu ||= t.location === 'gpu-buffer';
+    }
+    // GPU outputs the decoder does not need are freed at once (CPU ones are garbage-collected).
+    for (const [k, v] of Object.entries(out)) if (!(k in tensors) && v.location === 'gpu-buffer') v.dispose();
+    return { embedding: { contract: this.contract, frame, tensors, bytes, onGpu }, encodeMs, preprocessMs };
   }
 
   decode(
@@ -248,57 +349,21 @@ export class SamPipeline {
     prompts: readonly PromptSet[],
     maskInputs?: readonly (Float32Array | undefined)[],
   ): Promise<DecodeResult> {
-    return this.serial('decoder', async () => {
-      this.assertLive();
-      if (embedding.contract !== this.contract) {
-        throw new AppError(
-          'invalid-argument',
-          `Embedding from ${embedding.contract} given to a ${this.contract} decoder.`,
-          { subject: 'embedding' },
-        );
-      }
-      const calls = decoderCalls(
-        this.contract,
-        { prompts, frame: embedding.frame, ...(maskInputs ? { maskInputs } : {}) },
-        this.decoder.inputNames,
-      );
-      const sets: DecodedSet[] = new Array<DecodedSet>(prompts.length);
-      let decodeMs = 0;
-      for (const call of calls) {
-        const feeds: Record<string, ort.Tensor> = { ...embedding.tensors };
-        for (const [k, v] of Object.entries(call.feeds))
-          feeds[k] = toOrt(conformType(v, this.decoderInputs.find((s) => s.name === k)?.type));
-        validateFeeds(this.decoderInputs, feeds);
-        const { out, ms } = await queued(async () => {
-          const t0 = performance.now();
-          const o = await this.decoder.run(feeds);
-          return { out: o, ms: performance.now() - t0 };
-        });
-        decodeMs += ms;
-        const data = await downloadAll(out);
-        decodeOutputs(this.contract, data, call, embedding.frame).forEach((d, j) => {
-          const idx = call.setIndices[j];
-          if (idx !== undefined) sets[idx] = d;
-        });
-        for (const v of Object.values(out)) if (v.location === 'gpu-buffer') v.dispose();
-      }
-      return { sets, decodeMs, calls: calls.length };
-    });
+    if (this.released)
+      return Promise.reject(new AppError('cancelled', 'This model was closed.', { subject: 'session' }));
+    return this.decoderSession.decode(embedding, prompts, maskInputs);
   }
 
   /** Runs the decoder on raw feeds after validation (diagnostics and tests of the validation path). */
   runDecoderChecked(feeds: Readonly<Record<string, ort.Tensor>>): Promise<Record<string, ort.Tensor>> {
-    return this.serial('decoder', async () => {
-      validateFeeds(this.decoderInputs, feeds);
-      return await queued(() => this.decoder.run(feeds));
-    });
+    return this.decoderSession.runChecked(feeds);
   }
 
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    await Promise.allSettled([this.encoderChain, this.decoderChain]);
-    await Promise.allSettled([this.encoder.release(), this.decoder.release()]);
+    await this.encoderChain;
+    await Promise.allSettled([this.encoder.release(), this.decoderSession.release()]);
   }
 }
 

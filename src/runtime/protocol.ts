@@ -4,8 +4,10 @@
  */
 import type { SerializedAppError } from '../core/errors';
 import type { Rgb8Image } from '../core/image/types';
+import type { ModelFrame } from '../core/geometry';
 import type { ContractId } from '../core/models/contracts';
 import type { PromptSet } from '../core/prompts/types';
+import type { TensorData } from '../core/tensor';
 
 export type Provider = 'wasm' | 'webgpu';
 
@@ -60,6 +62,32 @@ export interface ClearCacheRequest {
 export interface DebugLoseGpuRequest {
   readonly kind: 'debug-lose-gpu';
 }
+/**
+ * To a decoder worker (a one-thread runtime of its own): load a slot's decoder alone. Embeddings for it
+ * arrive on `embeddings` from the inference worker, which encodes.
+ */
+export interface LoadDecoderRequest {
+  readonly kind: 'load-decoder';
+  readonly slot: string;
+  readonly modelId: string;
+  readonly contract: ContractId;
+  readonly decoder: ModelBytes;
+  readonly embeddings: MessagePort;
+}
+/** To the inference worker: send a copy of every CPU embedding of `slot` to this port (a decoder worker). */
+export interface ConnectDecoderRequest {
+  readonly kind: 'connect-decoder';
+  readonly slot: string;
+  readonly port: MessagePort;
+}
+/** What travels on a decoder port: one slice's encoder outputs, copied off the encoder's runtime. */
+export interface EmbeddingMessage {
+  readonly key: string;
+  readonly contract: ContractId;
+  readonly frame: ModelFrame;
+  readonly bytes: number;
+  readonly tensors: Readonly<Record<string, TensorData>>;
+}
 
 export type WorkerRequest =
   | InitRequest
@@ -69,7 +97,9 @@ export type WorkerRequest =
   | DecodeRequest
   | CacheStatsRequest
   | ClearCacheRequest
-  | DebugLoseGpuRequest;
+  | DebugLoseGpuRequest
+  | LoadDecoderRequest
+  | ConnectDecoderRequest;
 
 export interface InitResult {
   readonly threads: number;
@@ -84,6 +114,11 @@ export interface LoadResult {
   readonly createMs: number;
   readonly encoderInputs: readonly string[];
   readonly decoderInputs: readonly string[];
+}
+export interface LoadDecoderResult {
+  readonly slot: string;
+  readonly threads: number;
+  readonly createMs: number;
 }
 export interface EncodeResult {
   readonly key: string;
@@ -113,6 +148,10 @@ export interface DecodeResult {
   readonly decodeMs: number;
   readonly calls: number;
   readonly provider: Provider;
+  /** Threads of the runtime that decoded: 1 in a decoder worker, the inference worker's otherwise. */
+  readonly threads: number;
+  /** Which worker decoded: the slot's decoder worker, or the inference worker itself. */
+  readonly worker: 'decoder' | 'inference';
 }
 export interface CacheStats {
   readonly entries: number;
@@ -132,6 +171,8 @@ export interface ResultMap {
   'cache-stats': CacheStats;
   'clear-cache': null;
   'debug-lose-gpu': null;
+  'load-decoder': LoadDecoderResult;
+  'connect-decoder': null;
 }
 
 export interface RequestEnvelope {

@@ -20,6 +20,23 @@ export function toOrt(t: TensorData): ort.Tensor {
   }
 }
 
+/** A copy with its own buffer (exactly the view's bytes), safe to transfer to another worker. */
+export function copyTensorData(t: TensorData): TensorData {
+  switch (t.type) {
+    case 'float32':
+      return { type: t.type, data: t.data.slice(), dims: [...t.dims] };
+    case 'float16':
+      return { type: t.type, data: t.data.slice(), dims: [...t.dims] };
+    case 'int64':
+      return { type: t.type, data: t.data.slice(), dims: [...t.dims] };
+    case 'int32':
+      return { type: t.type, data: t.data.slice(), dims: [...t.dims] };
+    case 'bool':
+    case 'uint8':
+      return { type: t.type, data: t.data.slice(), dims: [...t.dims] };
+  }
+}
+
 /** onnxruntime tensor on the CPU → core TensorData. GPU-resident tensors must be downloaded first. */
 export function fromOrt(name: string, t: ort.Tensor): TensorData {
   if (t.location !== 'cpu' && t.location !== 'cpu-pinned') {
@@ -33,6 +50,9 @@ export function fromOrt(name: string, t: ort.Tensor): TensorData {
   const d = t.data;
   if (t.type === 'float32' && d instanceof Float32Array) return { type: 'float32', data: d, dims };
   if (t.type === 'float16' && d instanceof Uint16Array) return { type: 'float16', data: d, dims };
+  // Where the browser has Float16Array, onnxruntime returns float16 outputs as one: same bits.
+  if (t.type === 'float16' && ArrayBuffer.isView(d) && !(d instanceof DataView) && d.byteLength % 2 === 0)
+    return { type: 'float16', data: new Uint16Array(d.buffer, d.byteOffset, d.byteLength / 2), dims };
   if (t.type === 'int64' && d instanceof BigInt64Array) return { type: 'int64', data: d, dims };
   if (t.type === 'int32' && d instanceof Int32Array) return { type: 'int32', data: d, dims };
   if (t.type === 'bool' && d instanceof Uint8Array) return { type: 'bool', data: d, dims };

@@ -16,24 +16,58 @@ import type { RequestEnvelope } from './protocol';
 
 ort.env.wasm.numThreads = 1;
 
-function connect(): { client: InferenceClient; host: InferenceHost } {
+interface Bridge {
+  port: PortLike;
+  host: () => InferenceHost | null;
+  terminated: () => boolean;
+}
+
+/** One in-process "worker": a host behind a port that clones (and transfers) like postMessage. */
+function bridge(rewrite: (env: RequestEnvelope) => RequestEnvelope = (e) => e): Bridge {
   let host: InferenceHost | null = null;
+  let terminated = false;
   const port: PortLike = {
     onmessage: null,
     postMessage(msg: unknown, transfer: Transferable[]) {
-      const copy = structuredClone(msg, { transfer }) as RequestEnvelope;
+      const copy = rewrite(structuredClone(msg, { transfer }) as RequestEnvelope);
       queueMicrotask(() => host?.handle(copy));
     },
     terminate() {
       host = null;
+      terminated = true;
     },
   };
   host = new InferenceHost((msg, transfer) => {
     const copy = structuredClone(msg, { transfer });
     queueMicrotask(() => port.onmessage?.({ data: copy }));
   });
-  const client = new InferenceClient(port);
-  return { client, host };
+  return { port, host: () => host, terminated: () => terminated };
+}
+
+function connect(): { client: InferenceClient; host: InferenceHost } {
+  const b = bridge();
+  const client = new InferenceClient(b.port);
+  return { client, host: b.host() as InferenceHost };
+}
+
+/** A client whose slots get decoder workers (in-process hosts), as the app's client does in a browser. */
+function connectWithDecoders(opts: { decoderBudget?: number; failLoad?: boolean } = {}): {
+  client: InferenceClient;
+  decoders: Bridge[];
+} {
+  const decoders: Bridge[] = [];
+  const decoderWorker = (): PortLike => {
+    const b = bridge((env) => {
+      if (env.req.kind === 'init' && opts.decoderBudget !== undefined)
+        return { ...env, req: { ...env.req, cacheBudgetBytes: opts.decoderBudget } };
+      if (env.req.kind === 'load-decoder' && opts.failLoad)
+        return { ...env, req: { ...env.req, decoder: { bytes: new Uint8Array([1, 2, 3]) } } };
+      return env;
+    });
+    decoders.push(b);
+    return b.port;
+  };
+  return { client: new InferenceClient(bridge().port, { decoderWorker }), decoders };
 }
 
 const scene = twoShapeScene(400, 300);
@@ -241,6 +275,109 @@ describe('inference worker bridge', () => {
     await expect(client.request({ kind: 'cache-stats' })).rejects.toMatchObject({
       code: 'worker-terminated',
     });
+  });
+});
+
+describe('decoder workers (one-thread runtime per slot)', () => {
+  const click = [{ points: [promptPoint(centre.x, centre.y, 1)] }];
+
+  it('decode in the slot’s decoder worker with the same masks as the inference worker', async () => {
+    const plain = connect().client;
+    const { client: split, decoders } = connectWithDecoders();
+    try {
+      await loadBoth(plain);
+      await loadBoth(split);
+      expect(decoders).toHaveLength(2);
+      expect(split.decoderThreads('sam')).toBe(1);
+      for (const slot of ['sam', 'sam2']) {
+        await plain.request({ kind: 'encode', slot, key: 'img#0', image: rgb() });
+        await split.request({ kind: 'encode', slot, key: 'img#0', image: rgb() });
+        const a = await plain.request({ kind: 'decode', slot, key: 'img#0', prompts: click });
+        const b = await split.request({ kind: 'decode', slot, key: 'img#0', prompts: click });
+        expect(a.worker).toBe('inference');
+        expect(b.worker).toBe('decoder');
+        expect(b.threads).toBe(1);
+        // Same graph, same embedding bytes (copied across), same prompts: bit-identical masks.
+        const ma = a.sets[0]!.candidates.map((c) => Array.from(c.mask));
+        const mb = b.sets[0]!.candidates.map((c) => Array.from(c.mask));
+        expect(mb).toEqual(ma);
+        expect(b.sets[0]!.candidates.map((c) => c.predictedIou)).toEqual(
+          a.sets[0]!.candidates.map((c) => c.predictedIou),
+        );
+      }
+    } finally {
+      plain.terminate();
+      split.terminate();
+    }
+  });
+
+  it('falls back to the inference worker when the decoder worker evicted the slice', async () => {
+    // A 1-byte budget keeps only the newest embedding in the decoder worker.
+    const { client, decoders } = connectWithDecoders({ decoderBudget: 1 });
+    try {
+      await loadBoth(client);
+      await client.request({ kind: 'encode', slot: 'sam2', key: 'first', image: rgb() });
+      await client.request({ kind: 'encode', slot: 'sam2', key: 'second', image: rgb() });
+      const newest = await client.request({ kind: 'decode', slot: 'sam2', key: 'second', prompts: click });
+      expect(newest.worker).toBe('decoder');
+      const evicted = await client.request({ kind: 'decode', slot: 'sam2', key: 'first', prompts: click });
+      expect(evicted.worker).toBe('inference');
+      const m = evicted.sets[0]!.candidates[1]!;
+      expect(dice({ ...scene.masks.disk, data: m.mask }, scene.masks.disk)).toBeGreaterThan(0.9);
+      // Encoding the slice again (a cache hit in the inference worker) sends it back to the decoder.
+      await client.request({ kind: 'encode', slot: 'sam2', key: 'first', image: rgb() });
+      const again = await client.request({ kind: 'decode', slot: 'sam2', key: 'first', prompts: click });
+      expect(again.worker).toBe('decoder');
+      expect(decoders.every((d) => !d.terminated())).toBe(true);
+    } finally {
+      client.terminate();
+    }
+  });
+
+  it('decodes in the inference worker, with a warning, when a decoder worker cannot load', async () => {
+    const { client, decoders } = connectWithDecoders({ failLoad: true });
+    const warnings: string[] = [];
+    client.onEvent((ev) => {
+      if (ev.event === 'log' && ev.level === 'warn') warnings.push(ev.message);
+    });
+    try {
+      await loadBoth(client);
+      expect(warnings).toHaveLength(2);
+      expect(warnings[0]).toMatch(/decoder worker did not start/);
+      expect(decoders.every((d) => d.terminated())).toBe(true);
+      expect(client.decoderThreads('sam')).toBeNull();
+      await client.request({ kind: 'encode', slot: 'sam', key: 'img#0', image: rgb() });
+      const d = await client.request({ kind: 'decode', slot: 'sam', key: 'img#0', prompts: click });
+      expect(d.worker).toBe('inference');
+    } finally {
+      client.terminate();
+    }
+  });
+
+  it('stops a slot’s decoder worker on unload, on reload into the slot and on terminate', async () => {
+    const { client, decoders } = connectWithDecoders();
+    await loadBoth(client);
+    const [sam, sam2] = decoders;
+    await client.request({ kind: 'unload', slot: 'sam' });
+    expect(sam!.terminated()).toBe(true);
+    expect(sam2!.terminated()).toBe(false);
+    const b = fixturePair('hf-sam2');
+    await client.request({
+      kind: 'load',
+      slot: 'sam2',
+      modelId: 'fx-sam2-again',
+      encoder: { bytes: b.encoder },
+      decoder: { bytes: b.decoder },
+      provider: 'wasm',
+    });
+    expect(sam2!.terminated()).toBe(true);
+    expect(decoders).toHaveLength(3);
+    await client.request({ kind: 'encode', slot: 'sam2', key: 'k', image: rgb() });
+    expect((await client.request({ kind: 'decode', slot: 'sam2', key: 'k', prompts: click })).worker).toBe(
+      'decoder',
+    );
+    client.terminate();
+    expect(decoders[2]!.terminated()).toBe(true);
   });
 });
 

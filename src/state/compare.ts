@@ -83,6 +83,9 @@ export interface SlotResult {
   readonly status: 'idle' | 'encoding' | 'decoding' | 'done' | 'error';
   readonly encodeMs?: number;
   readonly decodeMs?: number;
+  /** Where the last decode ran: the slot's one-thread decoder worker or the inference worker. */
+  readonly decodeWorker?: 'decoder' | 'inference';
+  readonly decodeThreads?: number;
   readonly provider?: 'wasm' | 'webgpu';
   readonly metrics: SegMetrics | null;
   readonly candidates: readonly CandidateMeta[];

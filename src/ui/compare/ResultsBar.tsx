@@ -40,7 +40,17 @@ function MetricsRow({ slot }: { slot: Slot }) {
         {m ? (m.hd95 === null ? 'n/a' : `${m.hd95.toFixed(1)} ${unit}`) : '—'}
       </td>
       <td>{fmtMs(r.encodeMs)}</td>
-      <td>{fmtMs(r.decodeMs)}</td>
+      <td
+        data-testid={`decode-${slot}`}
+        data-worker={r.decodeWorker}
+        title={
+          r.decodeWorker
+            ? `Decoded in the ${r.decodeWorker === 'decoder' ? 'decoder' : 'inference'} worker, ${r.decodeThreads ?? '?'} thread(s)`
+            : undefined
+        }
+      >
+        {fmtMs(r.decodeMs)}
+      </td>
       <td>{r.provider ?? '—'}</td>
     </tr>
   );
