@@ -3,6 +3,7 @@
  * and its client) for encoders, decoders, session creation, memory and main-thread long tasks. Driven by
  * bench/run.ts through Playwright; it only ever loads benchmark and fixture models.
  */
+import { maskAndArea, resizeBilinear } from '../core/models/resample';
 import { twoShapeScene } from '../core/testing/synthetic';
 import { centreClick, promptPoint, rngFor } from '../core/prompts';
 import { startInferenceWorker } from '../runtime/create-worker';
@@ -22,9 +23,9 @@ async function bytesOf(url: string): Promise<Uint8Array> {
   return new Uint8Array(await r.arrayBuffer());
 }
 
-async function fresh(threads: number): Promise<InferenceClient> {
+async function fresh(threads: number, decoderWorkers = true): Promise<InferenceClient> {
   client?.terminate();
-  client = startInferenceWorker();
+  client = startInferenceWorker({ decoderWorkers });
   await client.request({ kind: 'init', threads });
   return client;
 }
@@ -90,8 +91,9 @@ export const bench = {
     threads: number,
     clicks: number,
     provider: Provider = 'wasm',
+    decoderWorkers = true,
   ) {
-    const c = await fresh(threads);
+    const c = await fresh(threads, decoderWorkers);
     await c.request({
       kind: 'load',
       slot: 'a',
@@ -104,6 +106,8 @@ export const bench = {
     const c0 = centreClick(scene.masks.disk, rngFor({ seed: 1, caseId: 'b', slice: 0, label: 1 }, 'centre'));
     const decodeMs: number[] = [];
     const roundTripMs: number[] = [];
+    const postprocessMs: number[] = [];
+    const workers = new Set<string>();
     for (let i = 0; i < clicks + 3; i++) {
       const w = performance.now();
       const r = await c.request({
@@ -112,13 +116,15 @@ export const bench = {
         key: 'k',
         prompts: [{ points: [promptPoint(c0.x + (i % 7) - 3, c0.y + (i % 5) - 2, 1)] }],
       });
+      workers.add(`${r.worker} ${r.threads}t`);
       if (i >= 3) {
         // The first calls warm the kernels up; they are not clicks a user waits on twice.
         decodeMs.push(r.decodeMs);
+        postprocessMs.push(r.postprocessMs);
         roundTripMs.push(performance.now() - w);
       }
     }
-    return { decodeMs, roundTripMs };
+    return { decodeMs, roundTripMs, postprocessMs, worker: [...workers].join(', ') };
   },
 
   /** Session creation cold (download + create) and warm (Cache Storage + create). */
@@ -146,6 +152,18 @@ export const bench = {
       createMs: load.createMs,
       totalMs: performance.now() - t0,
     };
+  },
+
+  /** The decoders' JS post-processing alone on this thread: 256² logits → masks at 512² (ms per call). */
+  resample(calls: number) {
+    const low = Float32Array.from({ length: 256 * 256 }, (_, i) => Math.sin(i / 97) * 5);
+    const times: number[] = [];
+    for (let i = 0; i < calls; i++) {
+      const t = performance.now();
+      for (let c = 0; c < 3; c++) maskAndArea(resizeBilinear(low, 256, 256, 512, 512));
+      times.push(performance.now() - t);
+    }
+    return times;
   },
 
   async adapter() {

@@ -29,7 +29,7 @@ import {
   type MaskSet,
 } from '../core/io/open';
 import { assembleStudy, type Study } from '../core/io/study';
-import { segMetrics } from '../core/metrics';
+import { dice, segMetrics } from '../core/metrics';
 import { presetById } from '../core/models/registry';
 import { select, type SelectionRule } from '../core/models/selection';
 import { DEFAULT_PROTOCOL, planPrompts, type ProtocolSettings } from '../core/prompts/protocol';
@@ -624,40 +624,42 @@ export class CompareEngine implements CompareActions {
     return `${this.study?.id ?? ''}|${this.s.slice}|${describeWindow(window)}`;
   }
 
-  private async encodeCurrent(): Promise<void> {
+  private async encodeCurrent(only: readonly Slot[] = SLOTS): Promise<void> {
     await this.initDone;
     const input = this.modelInput();
     if (!input) return;
     const key = this.encodeKey(input.window);
     await Promise.all(
-      SLOTS.filter((slot) => this.s.models[slot].status === 'ready').map(async (slot) => {
-        if (this.encoded[slot] === key) return;
-        const running = this.encoding[slot];
-        const p = (async () => {
-          this.s.setResult(slot, { status: 'encoding' });
-          try {
-            const image = { ...input.image, data: input.image.data.slice() };
-            const r = await this.client.request({ kind: 'encode', slot, key, image }, [image.data.buffer]);
-            if (key !== this.encodeKey(input.window)) return false;
-            this.encoded[slot] = key;
-            this.s.setResult(slot, {
-              status: 'idle',
-              ...(r.cached ? {} : { encodeMs: r.encodeMs }),
-              provider: r.provider,
-            });
-            return true;
-          } catch (e) {
-            const err = toAppError(e, 'internal', `${SLOT_LABEL[slot]} encoder`);
-            if (err.code === 'stale') return false;
-            this.s.setResult(slot, { status: 'error', error: err.message });
-            if (err.code !== 'gpu-lost') this.report(err);
-            return false;
-          }
-        })();
-        this.encoding[slot] = p;
-        if (running) await running.catch(() => false);
-        await p;
-      }),
+      only
+        .filter((slot) => this.s.models[slot].status === 'ready')
+        .map(async (slot) => {
+          if (this.encoded[slot] === key) return;
+          const running = this.encoding[slot];
+          const p = (async () => {
+            this.s.setResult(slot, { status: 'encoding' });
+            try {
+              const image = { ...input.image, data: input.image.data.slice() };
+              const r = await this.client.request({ kind: 'encode', slot, key, image }, [image.data.buffer]);
+              if (key !== this.encodeKey(input.window)) return false;
+              this.encoded[slot] = key;
+              this.s.setResult(slot, {
+                status: 'idle',
+                ...(r.cached ? {} : { encodeMs: r.encodeMs }),
+                provider: r.provider,
+              });
+              return true;
+            } catch (e) {
+              const err = toAppError(e, 'internal', `${SLOT_LABEL[slot]} encoder`);
+              if (err.code === 'stale') return false;
+              this.s.setResult(slot, { status: 'error', error: err.message });
+              if (err.code !== 'gpu-lost') this.report(err);
+              return false;
+            }
+          })();
+          this.encoding[slot] = p;
+          if (running) await running.catch(() => false);
+          await p;
+        }),
     );
   }
 
@@ -679,40 +681,46 @@ export class CompareEngine implements CompareActions {
       }
       return;
     }
-    await this.encodeCurrent();
     const input = this.modelInput();
     if (!input) return;
     const key = this.encodeKey(input.window);
     const prompt: PromptSet = { points, ...(box ? { box } : {}) };
+    // Each model decodes as soon as its own embedding is ready (its decoder worker does not wait for
+    // the other model's encode).
     await Promise.all(
-      SLOTS.filter((slot) => this.s.models[slot].status === 'ready' && this.encoded[slot] === key).map(
-        async (slot) => {
-          this.s.setResult(slot, { status: 'decoding' });
-          try {
-            const r = await this.client.decodeLatest(slot, { kind: 'decode', slot, key, prompts: [prompt] });
-            if (!r || revision !== this.s.revision || key !== this.encodeKey(input.window)) return;
-            const set = r.sets[0];
-            if (!set) return;
-            this.lastSets[slot] = set;
-            this.s.setResult(slot, {
-              status: 'done',
-              decodeMs: r.decodeMs,
-              decodeWorker: r.worker,
-              decodeThreads: r.threads,
-              provider: r.provider,
-              revision,
-              error: undefined,
-            });
-            this.showSelected(slot);
-          } catch (e) {
-            const err = toAppError(e, 'internal', `${SLOT_LABEL[slot]} decoder`);
-            this.lastSets[slot] = null;
-            this.viewer?.setMask(slot, null);
-            this.s.setResult(slot, { status: 'error', error: err.message, metrics: null, candidates: [] });
-            if (err.code !== 'gpu-lost') this.report(err);
-          }
-        },
-      ),
+      SLOTS.filter((slot) => this.s.models[slot].status === 'ready').map(async (slot) => {
+        await this.encodeCurrent([slot]);
+        if (this.encoded[slot] !== key || revision !== this.s.revision) return;
+        this.s.setResult(slot, { status: 'decoding' });
+        try {
+          const sent = performance.now();
+          const r = await this.client.decodeLatest(slot, { kind: 'decode', slot, key, prompts: [prompt] });
+          if (!r || revision !== this.s.revision || key !== this.encodeKey(input.window)) return;
+          // The parts of click-to-overlay, for the benchmark: request to result, then select + draw.
+          performance.measure(`decode-round-trip:${slot}`, { start: sent, end: performance.now() });
+          const set = r.sets[0];
+          if (!set) return;
+          this.lastSets[slot] = set;
+          this.s.setResult(slot, {
+            status: 'done',
+            decodeMs: r.decodeMs,
+            decodeWorker: r.worker,
+            decodeThreads: r.threads,
+            provider: r.provider,
+            revision,
+            error: undefined,
+          });
+          const shown = performance.now();
+          this.showSelected(slot);
+          performance.measure(`show-selected:${slot}`, { start: shown, end: performance.now() });
+        } catch (e) {
+          const err = toAppError(e, 'internal', `${SLOT_LABEL[slot]} decoder`);
+          this.lastSets[slot] = null;
+          this.viewer?.setMask(slot, null);
+          this.s.setResult(slot, { status: 'error', error: err.message, metrics: null, candidates: [] });
+          if (err.code !== 'gpu-lost') this.report(err);
+        }
+      }),
     );
     const at = this.promptAt;
     if (
@@ -756,9 +764,8 @@ export class CompareEngine implements CompareActions {
     const candidates = set.candidates.map((c) => ({
       predictedIou: c.predictedIou,
       area: c.area,
-      dice: gt
-        ? segMetrics({ width: set.width, height: set.height, data: c.mask }, gt, { spacing }).dice
-        : null,
+      // Dice only: the surface metrics (boundary distances) are for the selected mask.
+      dice: gt ? dice({ width: set.width, height: set.height, data: c.mask }, gt) : null,
     }));
     this.s.setResult(slot, { metrics, candidates, selected: sel.kind === 'single' ? 'single' : sel.index });
     this.viewer?.setMask(slot, mask);

@@ -22,7 +22,11 @@ export function start(root: HTMLElement): void {
   const appBase = new URL('.', location.href).href;
   setCodecWasmUrls(codecWasmUrls(location.href));
   const engine = new CompareEngine({
-    createClient: startInferenceWorker,
+    // `?decoderWorkers=0` decodes in the inference worker, as before decoder workers (benchmark A/B).
+    createClient: () =>
+      startInferenceWorker({
+        decoderWorkers: new URLSearchParams(location.search).get('decoderWorkers') !== '0',
+      }),
     frameDecoder: cornerstoneFrameDecoder,
     appBase,
     defaultModelHost: DEFAULT_MODEL_HOST,

@@ -420,6 +420,7 @@ export class InferenceHost {
           key: req.key,
           sets,
           decodeMs: r.decodeMs,
+          postprocessMs: r.postprocessMs,
           calls: r.calls,
           provider,
           threads: this.threads,

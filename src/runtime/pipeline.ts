@@ -46,6 +46,8 @@ export interface EncodeResult {
 export interface DecodeResult {
   readonly sets: DecodedSet[];
   readonly decodeMs: number;
+  /** Reading the outputs and turning logits into masks at the slice size (upsampling, thresholds). */
+  readonly postprocessMs: number;
   readonly calls: number;
 }
 
@@ -191,6 +193,7 @@ export class DecoderSession {
       );
       const sets: DecodedSet[] = new Array<DecodedSet>(prompts.length);
       let decodeMs = 0;
+      let postprocessMs = 0;
       for (const call of calls) {
         const feeds: Record<string, ort.Tensor> = { ...embedding.tensors };
         for (const [k, v] of Object.entries(call.feeds))
@@ -202,14 +205,16 @@ export class DecoderSession {
           return { out: o, ms: performance.now() - t0 };
         });
         decodeMs += ms;
+        const tp = performance.now();
         const data = await downloadAll(out);
         decodeOutputs(this.contract, data, call, embedding.frame).forEach((d, j) => {
           const idx = call.setIndices[j];
           if (idx !== undefined) sets[idx] = d;
         });
         for (const v of Object.values(out)) if (v.location === 'gpu-buffer') v.dispose();
+        postprocessMs += performance.now() - tp;
       }
-      return { sets, decodeMs, calls: calls.length };
+      return { sets, decodeMs, postprocessMs, calls: calls.length };
     });
   }
 

@@ -146,6 +146,8 @@ export interface DecodeResult {
   readonly key: string;
   readonly sets: readonly DecodedSetOut[];
   readonly decodeMs: number;
+  /** Outputs to masks at the slice size, in the worker, after the run. */
+  readonly postprocessMs: number;
   readonly calls: number;
   readonly provider: Provider;
   /** Threads of the runtime that decoded: 1 in a decoder worker, the inference worker's otherwise. */

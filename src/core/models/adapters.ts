@@ -4,7 +4,7 @@ import type { Rgb8Image } from '../image/types';
 import type { PromptSet } from '../prompts/types';
 import { asFloat32, f32, float32ToFloat16, i64, type TensorData, type TensorMap } from '../tensor';
 import { CONTRACTS, type ContractId } from './contracts';
-import { resizeBilinear, resizeRgbToPlanar, thresholdLogits } from './resample';
+import { maskAndArea, resizeRgbToPlanar, upsampleToMask } from './resample';
 
 const MEAN_255 = [123.675, 116.28, 103.53] as const;
 const STD_255 = [58.395, 57.12, 57.375] as const;
@@ -290,9 +290,7 @@ function output(
 }
 
 function candidate(logits: Float32Array, predictedIou: number): MaskCandidate {
-  const mask = thresholdLogits(logits);
-  let area = 0;
-  for (const v of mask) area += v;
+  const { mask, area } = maskAndArea(logits);
   return { mask, predictedIou, area };
 }
 
@@ -364,16 +362,12 @@ export function decodeOutputs(
       ? asFloat32(outputs['object_score_logits'])
       : undefined;
 
-  const upsample = (low: Float32Array): Float32Array => {
-    if (contract === 'hf-sam') {
-      // SAM's post-processing: to the padded 1024 frame, crop the resized content, then to the original size.
-      const { width: rw, height: rh } = frame.resized;
-      const padded = resizeBilinear(low, LOW_RES, LOW_RES, MODEL_SIDE, MODEL_SIDE, rw, rh);
-      return resizeBilinear(padded, rw, rh, W, H);
-    }
-    // SAM 2: straight from 256² to the original size.
-    return resizeBilinear(low, LOW_RES, LOW_RES, W, H);
-  };
+  // SAM's post-processing: to the padded 1024 frame, crop the resized content, then to the original
+  // size. SAM 2: straight from 256² to the original size.
+  const via =
+    contract === 'hf-sam'
+      ? { side: MODEL_SIDE, cropW: frame.resized.width, cropH: frame.resized.height }
+      : undefined;
 
   const out: DecodedSet[] = [];
   for (let l = 0; l < L; l++) {
@@ -382,7 +376,8 @@ export function decodeOutputs(
     for (let c = 0; c < C; c++) {
       const off = (l * C + c) * LR;
       const low = masks.data.slice(off, off + LR);
-      candidates.push(candidate(upsample(low), ious.data[l * C + c] ?? 0));
+      const { mask, area } = upsampleToMask(low, LOW_RES, LOW_RES, W, H, via);
+      candidates.push({ mask, area, predictedIou: ious.data[l * C + c] ?? 0 });
       lowRes.push(low);
     }
     const objectScore = obj?.[l];

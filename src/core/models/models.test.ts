@@ -6,7 +6,7 @@ import { promptPoint } from '../prompts/types';
 import type { TensorData } from '../tensor';
 import { decodeOutputs, decoderCalls, encoderFeeds, LOW_RES } from './adapters';
 import { CONTRACTS, detectPart, pairParts, type ContractId } from './contracts';
-import { resizeBilinear, resizeRgbToPlanar } from './resample';
+import { resizeBilinear, resizeRgbToPlanar, upsampleToMask } from './resample';
 import { metaSingleMaskPick, select } from './selection';
 
 const grey = (w: number, h: number, v = 200) => greyToRgb8(new Uint8Array(w * h).fill(v), w, h);
@@ -294,6 +294,69 @@ describe('resampling', () => {
     expect([...out].map((v) => +v.toFixed(4))).toEqual([
       0, 0.25, 0.75, 1, 0.5, 0.75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2, 2.25, 2.75, 3,
     ]);
+  });
+
+  it('equals the per-pixel torch formula bit for bit on the sizes SAM uses (up, down, cropped)', () => {
+    // The definition, one output pixel at a time: source (x + 0.5)·in/out − 0.5, clamped at 0.
+    const direct = (
+      src: Float32Array,
+      inW: number,
+      inH: number,
+      outW: number,
+      outH: number,
+      cw: number,
+      ch: number,
+    ) => {
+      const out = new Float32Array(cw * ch);
+      for (let y = 0; y < ch; y++) {
+        const fy = Math.max(0, (y + 0.5) * (inH / outH) - 0.5);
+        const y0 = Math.min(Math.floor(fy), inH - 1);
+        const y1 = Math.min(y0 + 1, inH - 1);
+        const wy = fy - y0;
+        for (let x = 0; x < cw; x++) {
+          const fx = Math.max(0, (x + 0.5) * (inW / outW) - 0.5);
+          const x0 = Math.min(Math.floor(fx), inW - 1);
+          const x1 = Math.min(x0 + 1, inW - 1);
+          const wx = Math.fround(fx - x0);
+          const top = src[y0 * inW + x0]! * (1 - wx) + src[y0 * inW + x1]! * wx;
+          const bot = src[y1 * inW + x0]! * (1 - wx) + src[y1 * inW + x1]! * wx;
+          out[y * cw + x] = top * (1 - wy) + bot * wy;
+        }
+      }
+      return out;
+    };
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 20 - 10;
+    const cases: [number, number, number, number, number, number][] = [
+      [256, 256, 1024, 1024, 1024, 683], // low-res logits → padded 1024 frame, cropped to a 3:2 slice
+      [1024, 683, 512, 341, 512, 341], // cropped frame → the original slice (downsampling)
+      [256, 256, 333, 217, 333, 217], // SAM 2: straight to an odd original size
+      [7, 5, 3, 9, 3, 9],
+    ];
+    for (const [inW, inH, outW, outH, cw, ch] of cases) {
+      const src = Float32Array.from({ length: inW * inH }, rand);
+      expect(resizeBilinear(src, inW, inH, outW, outH, cw, ch)).toEqual(
+        direct(src, inW, inH, outW, outH, cw, ch),
+      );
+    }
+  });
+
+  it('upsamples logits to masks through reused scratch exactly as resize-then-threshold does', () => {
+    const threshold = (f: Float32Array) => Uint8Array.from(f, (v) => (v > 0 ? 1 : 0));
+    const low = Float32Array.from({ length: 256 * 256 }, (_, i) => Math.sin(i / 31) * 3 + Math.cos(i / 977));
+    // Large, then smaller, then large again: a reused buffer must never leak values between calls.
+    for (const [w, h, rw, rh] of [
+      [640, 480, 1024, 768],
+      [97, 300, 331, 1024],
+      [512, 512, 1024, 1024],
+    ] as const) {
+      const sam = upsampleToMask(low, 256, 256, w, h, { side: 1024, cropW: rw, cropH: rh });
+      const want = threshold(resizeBilinear(resizeBilinear(low, 256, 256, 1024, 1024, rw, rh), rw, rh, w, h));
+      expect(sam.mask).toEqual(want);
+      expect(sam.area).toBe(want.reduce((a, v) => a + v, 0));
+      const sam2 = upsampleToMask(low, 256, 256, w, h);
+      expect(sam2.mask).toEqual(threshold(resizeBilinear(low, 256, 256, w, h)));
+    }
   });
 
   it('antialiases when shrinking (PIL-style): a 1-px checkerboard averages to grey', () => {

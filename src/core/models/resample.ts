@@ -111,7 +111,32 @@ export function resizeBilinear(
   cropW = outW,
   cropH = outH,
 ): Float32Array {
-  const out = new Float32Array(cropW * cropH);
+  return resizeBilinearInto(src, inW, inH, outW, outH, cropW, cropH, new Float32Array(cropW * cropH));
+}
+
+/**
+ * Scratch buffers reused from call to call (grow-only). A fresh multi-megabyte typed array per decode
+ * costs more than the arithmetic where the browser maps new pages for it: in Chromium on the benchmark
+ * machine, touching 1 MiB of new ArrayBuffer took ~5 ms while the resize itself took ~0.5 ms.
+ */
+let rowScratch = new Float64Array(0);
+const planeScratch: [Float32Array, Float32Array] = [new Float32Array(0), new Float32Array(0)];
+function plane(i: 0 | 1, n: number): Float32Array {
+  if (planeScratch[i].length < n) planeScratch[i] = new Float32Array(n);
+  return planeScratch[i].subarray(0, n);
+}
+
+/** {@link resizeBilinear} into `out` (length ≥ cropW·cropH). */
+export function resizeBilinearInto(
+  src: Float32Array,
+  inW: number,
+  inH: number,
+  outW: number,
+  outH: number,
+  cropW: number,
+  cropH: number,
+  out: Float32Array,
+): Float32Array {
   const sx = inW / outW;
   const sy = inH / outH;
   const x0s = new Int32Array(cropW);
@@ -125,29 +150,85 @@ export function resizeBilinear(
     x1s[x] = Math.min(x0 + 1, inW - 1);
     fxs[x] = fx - x0;
   }
+  // Separable: each source row is interpolated along x once (in float64, as the direct formula computes
+  // it), then output rows blend two of those. Same operations in the same order, so the same bits.
+  if (rowScratch.length < inH * cropW) rowScratch = new Float64Array(inH * cropW);
+  const rows = rowScratch;
+  const ready = new Uint8Array(inH);
+  const rowAt = (y: number): number => {
+    const base = y * cropW;
+    if (ready[y]) return base;
+    ready[y] = 1;
+    const r = y * inW;
+    for (let x = 0; x < cropW; x++) {
+      const wx = fxs[x] ?? 0;
+      rows[base + x] = (src[r + (x0s[x] ?? 0)] ?? 0) * (1 - wx) + (src[r + (x1s[x] ?? 0)] ?? 0) * wx;
+    }
+    return base;
+  };
   for (let y = 0; y < cropH; y++) {
     let fy = (y + 0.5) * sy - 0.5;
     if (fy < 0) fy = 0;
     const y0 = Math.min(Math.floor(fy), inH - 1);
     const y1 = Math.min(y0 + 1, inH - 1);
     const wy = fy - y0;
-    const r0 = y0 * inW;
-    const r1 = y1 * inW;
-    for (let x = 0; x < cropW; x++) {
-      const a = x0s[x] ?? 0;
-      const b = x1s[x] ?? 0;
-      const wx = fxs[x] ?? 0;
-      const top = (src[r0 + a] ?? 0) * (1 - wx) + (src[r0 + b] ?? 0) * wx;
-      const bot = (src[r1 + a] ?? 0) * (1 - wx) + (src[r1 + b] ?? 0) * wx;
-      out[y * cropW + x] = top * (1 - wy) + bot * wy;
-    }
+    const t = rowAt(y0);
+    const b = rowAt(y1);
+    const o = y * cropW;
+    for (let x = 0; x < cropW; x++) out[o + x] = (rows[t + x] ?? 0) * (1 - wy) + (rows[b + x] ?? 0) * wy;
   }
   return out;
 }
 
+/**
+ * Low-resolution logits → binary mask and area at the slice size, through reused scratch planes. With
+ * `via`, first to the `via` grid cropped to `crop` (SAM: the padded 1024² frame, cropped to the resized
+ * content), then to the slice; without it, straight to the slice (SAM 2). Same values as resizing with
+ * {@link resizeBilinear} and thresholding.
+ */
+export function upsampleToMask(
+  low: Float32Array,
+  lowW: number,
+  lowH: number,
+  outW: number,
+  outH: number,
+  via?: { readonly side: number; readonly cropW: number; readonly cropH: number },
+): { mask: Uint8Array; area: number } {
+  let src = low;
+  let w = lowW;
+  let h = lowH;
+  if (via) {
+    src = resizeBilinearInto(
+      low,
+      lowW,
+      lowH,
+      via.side,
+      via.side,
+      via.cropW,
+      via.cropH,
+      plane(0, via.cropW * via.cropH),
+    );
+    w = via.cropW;
+    h = via.cropH;
+  }
+  return maskAndArea(resizeBilinearInto(src, w, h, outW, outH, outW, outH, plane(1, outW * outH)));
+}
+
 /** Logits → binary mask at threshold 0 (mask = logit > 0). */
 export function thresholdLogits(logits: Float32Array): Uint8Array {
-  const out = new Uint8Array(logits.length);
-  for (let i = 0; i < logits.length; i++) out[i] = (logits[i] ?? 0) > 0 ? 1 : 0;
-  return out;
+  return maskAndArea(logits).mask;
+}
+
+/** Logits → binary mask at threshold 0 and its pixel count, in one pass. */
+export function maskAndArea(logits: Float32Array): { mask: Uint8Array; area: number } {
+  const n = logits.length;
+  const mask = new Uint8Array(n);
+  let area = 0;
+  for (let i = 0; i < n; i++) {
+    if ((logits[i] ?? 0) > 0) {
+      mask[i] = 1;
+      area++;
+    }
+  }
+  return { mask, area };
 }
