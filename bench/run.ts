@@ -248,8 +248,18 @@ interface EncoderResult {
   } | null;
 }
 
-async function clickToOverlay(page: Page, clicks: number): Promise<number[]> {
-  await page.goto(`${BASE}/index.html?modelHost=${encodeURIComponent(BASE)}`);
+interface ClickTimes {
+  clickToOverlay: number[];
+  roundTrip: { sam: number[]; sam2: number[] };
+  showSelected: { sam: number[]; sam2: number[] };
+  worker: string;
+}
+
+/** Click to overlay in the real UI; `decoderWorkers: false` decodes in the inference worker (A/B). */
+async function clickToOverlay(page: Page, clicks: number, decoderWorkers: boolean): Promise<ClickTimes> {
+  await page.goto(
+    `${BASE}/index.html?modelHost=${encodeURIComponent(BASE)}${decoderWorkers ? '' : '&decoderWorkers=0'}`,
+  );
   await page.getByTestId('study-info').waitFor({ timeout: 60_000 });
   for (const [slot, preset] of [
     ['sam', 'fixture-sam1-meta'],
@@ -278,7 +288,16 @@ async function clickToOverlay(page: Page, clicks: number): Promise<number[]> {
       timeout: 30_000,
     });
   }
-  return page.evaluate(() => performance.getEntriesByName('click-to-overlay').map((e) => e.duration));
+  const worker = (await page.getByTestId('decode-sam').getAttribute('data-worker')) ?? 'unknown';
+  const times = await page.evaluate(() => {
+    const d = (n: string) => performance.getEntriesByName(n).map((e) => e.duration);
+    return {
+      clickToOverlay: d('click-to-overlay'),
+      roundTrip: { sam: d('decode-round-trip:sam'), sam2: d('decode-round-trip:sam2') },
+      showSelected: { sam: d('show-selected:sam'), sam2: d('show-selected:sam2') },
+    };
+  });
+  return { ...times, worker };
 }
 
 // ---- Bundle ---------------------------------------------------------------------------------------
@@ -421,21 +440,45 @@ async function main(): Promise<void> {
   const decoders: FixtureContract[] = ['sam1-meta', 'sam2-samexporter', 'hf-sam', 'hf-sam2'];
   const clicks = QUICK ? 20 : 50;
   const browserDec: Record<string, unknown> = {};
+  type DecTimes = { decodeMs: number[]; roundTripMs: number[]; postprocessMs: number[]; worker: string };
   for (const c of decoders) {
     log(`browser decoder ${c}`);
-    const r = await inPage<{ decodeMs: number[]; roundTripMs: number[] }>(
+    // As the app runs it: the slot's one-thread decoder worker, the encoder on all threads beside it.
+    const r = await inPage<DecTimes>(
       page,
       'decoder',
       `${BASE}/fixtures/${c}/encoder.onnx`,
       `${BASE}/fixtures/${c}/decoder.onnx`,
       THREADS,
       clicks,
+      'wasm',
+      true,
+    );
+    // The same decoder in the inference worker on its all-threads pool (before decoder workers).
+    const inf = await inPage<DecTimes>(
+      page,
+      'decoder',
+      `${BASE}/fixtures/${c}/encoder.onnx`,
+      `${BASE}/fixtures/${c}/decoder.onnx`,
+      THREADS,
+      clicks,
+      'wasm',
+      false,
     );
     browserDec[c] = {
       p50: pct(r.decodeMs, 50),
       p95: pct(r.decodeMs, 95),
       roundTripP50: pct(r.roundTripMs, 50),
+      postprocessP50: pct(r.postprocessMs, 50),
+      worker: r.worker,
       n: r.decodeMs.length,
+      inferenceWorker: {
+        p50: pct(inf.decodeMs, 50),
+        p95: pct(inf.decodeMs, 95),
+        roundTripP50: pct(inf.roundTripMs, 50),
+        postprocessP50: pct(inf.postprocessMs, 50),
+        worker: inf.worker,
+      },
     };
     if (!softwareGpu) {
       log(`browser decoder ${c} webgpu`);
@@ -477,12 +520,21 @@ async function main(): Promise<void> {
   );
   results['sessionCreate'] = { model: 'vitb shape-equivalent + sam1 fixture decoder', cold, warm };
   log('click to overlay in the real UI');
-  const c2o = await clickToOverlay(page, QUICK ? 10 : 30);
+  const summary = (t: ClickTimes) => ({
+    p50: pct(t.clickToOverlay, 50),
+    p95: pct(t.clickToOverlay, 95),
+    n: t.clickToOverlay.length,
+    worker: t.worker,
+    roundTripP50: { sam: pct(t.roundTrip.sam, 50), sam2: pct(t.roundTrip.sam2, 50) },
+    showSelectedP50: { sam: pct(t.showSelected.sam, 50), sam2: pct(t.showSelected.sam2, 50) },
+  });
+  // The app as shipped, then (A/B, same run) with every decode in the inference worker.
+  const c2o = await clickToOverlay(page, QUICK ? 10 : 30, true);
+  const c2oInf = await clickToOverlay(page, QUICK ? 10 : 30, false);
   results['clickToOverlay'] = {
-    p50: pct(c2o, 50),
-    p95: pct(c2o, 95),
-    n: c2o.length,
+    ...summary(c2o),
     models: 'fixtures sam1-meta + hf-sam2, both panes',
+    inferenceWorker: summary(c2oInf),
   };
   await browser.close();
   stopServer();
@@ -613,7 +665,10 @@ function markdown(o: Record<string, unknown>): string {
       `| ${id === 'vitb' ? 'SAM ViT-B shape' : 'SAM 2 Hiera-T shape'} | ${n ? n.gmac.toFixed(0) : '—'} | ${f(bEnc[`${id}-wasm-${String(m['threads'])}t`]?.encode)} | ${f(bEnc[`${id}-wasm-1t`]?.encode)} | ${f(n?.wasm.encode)} | ${f(n?.native.encode)} | ${f(bEnc[`${id}-webgpu`]?.encode)} |`,
     );
   }
-  const dec = o['browserDecoders'] as Record<string, { p50: number; p95: number }>;
+  const dec = o['browserDecoders'] as Record<
+    string,
+    { p50: number; p95: number; postprocessP50?: number; inferenceWorker?: { p50: number; p95: number } }
+  >;
   const nd = o['nodeDecoders'] as Record<
     string,
     { wasm: { p50: number; p95: number }; native: { p50: number; p95: number } }
@@ -622,18 +677,31 @@ function markdown(o: Record<string, unknown>): string {
     '',
     '## Decoder latency per click (fixtures; p50 / p95 ms)',
     '',
-    '| contract | browser (worker) | Node wasm | native |',
-    '|---|---|---|---|',
+    '| contract | browser, decoder worker (1 thread) | + post-processing p50 | browser, inference worker (all threads) | Node wasm | native |',
+    '|---|---|---|---|---|---|',
   );
+  const pp = (x: { p50: number; p95: number } | undefined) =>
+    x ? `${x.p50.toFixed(1)} / ${x.p95.toFixed(1)}` : '—';
   for (const c of Object.keys(dec))
     lines.push(
-      `| ${c} | ${dec[c]?.p50.toFixed(1)} / ${dec[c]?.p95.toFixed(1)} | ${nd[c]?.wasm.p50.toFixed(1)} / ${nd[c]?.wasm.p95.toFixed(1)} | ${nd[c]?.native.p50.toFixed(1)} / ${nd[c]?.native.p95.toFixed(1)} |`,
+      `| ${c} | ${pp(dec[c])} | ${dec[c]?.postprocessP50?.toFixed(1) ?? '—'} | ${pp(dec[c]?.inferenceWorker)} | ${pp(nd[c]?.wasm)} | ${pp(nd[c]?.native)} |`,
     );
   const sc = o['sessionCreate'] as {
     cold: { createMs: number; totalMs: number };
     warm: { createMs: number; totalMs: number; fromCache: boolean };
   };
-  const c2o = o['clickToOverlay'] as { p50: number; p95: number; n: number };
+  interface C2o {
+    p50: number;
+    p95: number;
+    n: number;
+    roundTripP50?: { sam: number; sam2: number };
+    showSelectedP50?: { sam: number; sam2: number };
+  }
+  const c2o = o['clickToOverlay'] as C2o & { inferenceWorker?: C2o };
+  const parts = (c: C2o | undefined) =>
+    c?.roundTripP50 && c.showSelectedP50
+      ? `; decode round trip p50 SAM ${c.roundTripP50.sam.toFixed(0)} ms, SAM 2 ${c.roundTripP50.sam2.toFixed(0)} ms; select + draw p50 ${c.showSelectedP50.sam.toFixed(0)} / ${c.showSelectedP50.sam2.toFixed(0)} ms`
+      : '';
   const batch = o['batch'] as { reuse: number; noReuse: number; units: number };
   const bundle = o['bundle'] as {
     initialJsKbGzip: number;
@@ -648,7 +716,10 @@ function markdown(o: Record<string, unknown>): string {
     '## App',
     '',
     `- Session creation (ViT-B shape + decoder): cold ${sc.cold.totalMs.toFixed(0)} ms (create ${sc.cold.createMs.toFixed(0)} ms), warm from Cache Storage ${sc.warm.totalMs.toFixed(0)} ms (create ${sc.warm.createMs.toFixed(0)} ms, from cache: ${String(sc.warm.fromCache)}).`,
-    `- Click to overlay in the real UI (both panes, fixtures): p50 ${c2o.p50.toFixed(1)} ms, p95 ${c2o.p95.toFixed(1)} ms over ${c2o.n} clicks.`,
+    `- Click to overlay in the real UI (both panes, fixtures), decoder workers: p50 ${c2o.p50.toFixed(1)} ms, p95 ${c2o.p95.toFixed(1)} ms over ${c2o.n} clicks${parts(c2o)}.`,
+    c2o.inferenceWorker
+      ? `- The same with every decode in the inference worker (\`?decoderWorkers=0\`): p50 ${c2o.inferenceWorker.p50.toFixed(1)} ms, p95 ${c2o.inferenceWorker.p95.toFixed(1)} ms${parts(c2o.inferenceWorker)}.`
+      : '',
     `- Batch throughput (synthetic, 5 prompt counts): ${batch.reuse.toFixed(1)} units/min with embedding reuse, ${batch.noReuse.toFixed(1)} without (${batch.units} units).`,
     `- Main thread during the ViT-B-shape encode: ${vitbT?.longTasks?.count ?? 0} long tasks, longest ${(vitbT?.longTasks?.longestMs ?? 0).toFixed(0)} ms. Node wasm peak RSS ${node['vitb']?.wasm.peakRssMb.toFixed(0) ?? '—'} MB.`,
     `- Bundle: initial JS ${bundle.initialJsKbGzip.toFixed(0)} kB gzip; viewer chunk (Cornerstone3D, loaded at first render) ${bundle.viewerChunkKbGzip.toFixed(0)} kB; ORT wasm ${bundle.ortWasmKbGzip.toFixed(0)} kB gzip, loaded by the worker only (${bundle.ortWasmInInitial ? 'IN' : 'not in'} the initial bundle); plotly ${bundle.plotlyInInitial ? 'IN' : 'not in'} the initial bundle.`,
