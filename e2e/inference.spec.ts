@@ -9,7 +9,8 @@ test('both models give the same masks on WebAssembly and on WebGPU (Dice ≥ 0.9
   // WebGPU here is SwiftShader: correct but 50–100× slower than wasm (shader compilation dominates).
   test.setTimeout(600_000);
   const app = new ComparePage(page);
-  await app.open();
+  // Decoder workers are opt-in (see docs/performance.md); this test covers them.
+  await app.open('decoderWorkers=1');
   await app.waitForStudy();
   await page.getByTestId('provider-select').selectOption('wasm');
   await app.loadFixtures();
@@ -64,6 +65,8 @@ test('without navigator.gpu the models run on WebAssembly with a notice', async 
   await expect(page.getByTestId('model-info-sam2')).toContainText('WebAssembly');
   await app.clickPixel(40, 55);
   await app.waitForResults();
+  // By default the inference worker decodes too (decoder workers are opt-in).
+  await expect(page.getByTestId('decode-sam2')).toHaveAttribute('data-worker', 'inference');
 });
 
 test('20 rapid clicks: only the last prompt set is decoded into what is shown, with no error', async ({

@@ -1,5 +1,8 @@
 /// <reference lib="webworker" />
-/** The inference worker entry: one dedicated worker owns every ONNX Runtime session. */
+/**
+ * The worker entry for the inference worker (encoders on all threads; everything under WebGPU) and for
+ * the per-model decoder workers (the same host, initialised with one thread; see client.ts).
+ */
 import { InferenceHost } from './host';
 import { wasmUrls } from './ort-wasm-urls';
 import type { RequestEnvelope } from './protocol';
