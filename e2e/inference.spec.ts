@@ -63,10 +63,25 @@ test('without navigator.gpu the models run on WebAssembly with a notice', async 
   await expect(page.getByTestId('backend-notices')).toContainText('WebGPU unavailable');
   await app.loadFixtures();
   await expect(page.getByTestId('model-info-sam2')).toContainText('WebAssembly');
+  const viewports = () =>
+    Promise.all(['sam', 'sam2'].map((slot) => page.getByTestId(`viewport-${slot}`).boundingBox()));
+  const before = await viewports();
   await app.clickPixel(40, 55);
   await app.waitForResults();
   // By default the inference worker decodes too (decoder workers are opt-in).
   await expect(page.getByTestId('decode-sam2')).toHaveAttribute('data-worker', 'inference');
+  // Candidates appearing must not resize the viewports (the image would jump and re-render per click).
+  expect(await viewports()).toEqual(before);
+  // Thumbnails are drawn at the size they are shown (64 CSS px), not at the 122×101 image's size.
+  const dpr = await page.evaluate(() => window.devicePixelRatio);
+  const sizes = await page
+    .locator('[data-testid^="candidate-sam-"] canvas')
+    .evaluateAll((cs) => cs.map((c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]));
+  expect(sizes).toHaveLength(3);
+  for (const [w, h] of sizes) expect(Math.max(w ?? 0, h ?? 0)).toBe(Math.round(64 * dpr));
+  await page.keyboard.press('c');
+  await expect(page.getByTestId('candidates-sam')).toContainText('appear here after a prompt');
+  expect(await viewports()).toEqual(before);
 });
 
 test('20 rapid clicks: only the last prompt set is decoded into what is shown, with no error', async ({

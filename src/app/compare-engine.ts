@@ -14,6 +14,7 @@ import {
   type IntensityWindow,
 } from '../core/image/intensity';
 import { axialSlice, maskOfLabel, toSourceGrid } from '../core/image/volume';
+import { renderThumbnail, thumbnailSize } from '../core/image/thumbnail';
 import type { Mask, Modality, Rgb8Image } from '../core/image/types';
 import { readSingleFile, writeNifti, type InputFile, type ReadResult } from '../core/io';
 import type { FrameDecoder } from '../core/io/dicom';
@@ -62,6 +63,8 @@ import { filesFromDrop } from './drop';
 
 export const APP_VERSION = '0.1.0';
 const MODEL_HOST_KEY = 'sam-compare.model-host';
+/** Shown size of a candidate thumbnail (`.thumb canvas` in styles.css). */
+const THUMB_CSS_PX = 64;
 
 interface PromptState {
   readonly points: readonly PromptPoint[];
@@ -86,6 +89,13 @@ export class CompareEngine implements CompareActions {
   private client: InferenceClient;
   private viewer: ViewerController | null = null;
   private study: Study | null = null;
+  /** The last model input, reused while slice and window stay (each decode and thumbnail needs it). */
+  private inputMemo: {
+    image: Study['image'];
+    slice: number;
+    window: string;
+    value: { image: Rgb8Image; window: IntensityWindow };
+  } | null = null;
   private readonly history = new Map<string, History>();
   private readonly lastSets: Record<Slot, DecodedSetOut | null> = { sam: null, sam2: null };
   private readonly encoded: Record<Slot, string | null> = { sam: null, sam2: null };
@@ -617,7 +627,13 @@ export class CompareEngine implements CompareActions {
         image: { width: study.image.dims[0], height: study.image.dims[1], data: study.rgb },
         window: { kind: 'identity' },
       };
-    return sliceToRgb8(axialSlice(study.image, this.s.slice), this.s.modelWindow, study.image.data);
+    const memo = this.inputMemo;
+    const win = describeWindow(this.s.modelWindow);
+    if (memo && memo.image === study.image && memo.slice === this.s.slice && memo.window === win)
+      return memo.value;
+    const value = sliceToRgb8(axialSlice(study.image, this.s.slice), this.s.modelWindow, study.image.data);
+    this.inputMemo = { image: study.image, slice: this.s.slice, window: win, value };
+    return value;
   }
 
   private encodeKey(window: IntensityWindow): string {
@@ -783,21 +799,23 @@ export class CompareEngine implements CompareActions {
     const set = this.lastSets[slot];
     const input = this.modelInput();
     const c = set?.candidates[index];
-    const ctx = canvas.getContext('2d');
-    if (!ctx || !set || !c || !input) return;
-    const { width: w, height: h } = set;
-    const img = ctx.createImageData(w, h);
-    const color = slot === 'sam' ? [255, 158, 61] : [88, 166, 255];
-    for (let i = 0; i < w * h; i++) {
-      const g = input.image.data[3 * i] ?? 0;
-      const m = c.mask[i] ? 0.55 : 0;
-      img.data[4 * i] = g * (1 - m) + (color[0] ?? 0) * m;
-      img.data[4 * i + 1] = g * (1 - m) + (color[1] ?? 0) * m;
-      img.data[4 * i + 2] = g * (1 - m) + (color[2] ?? 0) * m;
-      img.data[4 * i + 3] = 255;
+    if (!set || !c || !input) return;
+    // At the size it is shown (64 CSS px), not the mask's: a full-size canvas per candidate made every
+    // click hand six 1 MiB canvases to the compositor.
+    const size = thumbnailSize(
+      set.width,
+      set.height,
+      Math.round(THUMB_CSS_PX * (window.devicePixelRatio || 1)),
+    );
+    if (canvas.width !== size.width || canvas.height !== size.height) {
+      canvas.width = size.width;
+      canvas.height = size.height;
     }
-    canvas.width = w;
-    canvas.height = h;
+    const ctx = canvas.getContext('2d');
+    if (!ctx) return;
+    const img = ctx.createImageData(size.width, size.height);
+    const color = slot === 'sam' ? ([255, 158, 61] as const) : ([88, 166, 255] as const);
+    renderThumbnail(input.image, c.mask, size, color, 0.55, img.data);
     ctx.putImageData(img, 0, 0);
   }
 

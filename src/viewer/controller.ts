@@ -22,7 +22,7 @@ import { invertAffine, type Affine2 } from '../core/geometry';
 import type { Mask, ScalarArray, Volume } from '../core/image/types';
 import type { PromptBox, PromptPoint } from '../core/prompts/types';
 import { promptPoint } from '../core/prompts/types';
-import { COLORS, contourPath, drawOverlay, maskBitmap, type OverlayScene } from './overlay';
+import { COLORS, contourPath, drawOverlay, MaskPainter, type OverlayScene } from './overlay';
 
 export type PaneId = 'sam' | 'sam2';
 export const PANES: readonly PaneId[] = ['sam', 'sam2'];
@@ -49,6 +49,7 @@ interface Pane {
   readonly canvas: HTMLCanvasElement;
   viewport: Types.IStackViewport | null;
   scene: OverlayScene;
+  readonly painter: MaskPainter;
 }
 
 /** Modality per study id, for the metadata Cornerstone asks about our in-memory slices. */
@@ -137,7 +138,14 @@ export class ViewerController {
       canvas.className = 'overlay-canvas';
       canvas.setAttribute('data-testid', `overlay-${id}`);
       element.appendChild(canvas);
-      const pane: Pane = { id, element, canvas, viewport: null, scene: EMPTY_SCENE };
+      const pane: Pane = {
+        id,
+        element,
+        canvas,
+        viewport: null,
+        scene: EMPTY_SCENE,
+        painter: new MaskPainter(),
+      };
       pane.viewport = this.engine?.getViewport(id) as Types.IStackViewport;
       this.attachInteraction(pane);
       element.addEventListener(Enums.Events.IMAGE_RENDERED, () => {
@@ -289,7 +297,7 @@ export class ViewerController {
     if (!p) return;
     p.scene = {
       ...p.scene,
-      mask: mask ? maskBitmap(mask, pane === 'sam' ? COLORS.sam : COLORS.sam2) : null,
+      mask: mask ? p.painter.paint(mask, pane === 'sam' ? COLORS.sam : COLORS.sam2) : null,
       maskSize: mask ? { width: mask.width, height: mask.height } : null,
     };
     this.redraw(p);

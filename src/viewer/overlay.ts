@@ -22,24 +22,37 @@ export const COLORS = {
   negative: '#ff4d8d',
 } as const;
 
-/** An offscreen bitmap of a mask in one colour (alpha where the mask is set). */
-export function maskBitmap(mask: Mask, color: Rgba): HTMLCanvasElement {
-  const c = document.createElement('canvas');
-  c.width = mask.width;
-  c.height = mask.height;
-  const ctx = c.getContext('2d');
-  if (!ctx) return c;
-  const img = ctx.createImageData(mask.width, mask.height);
-  const a = Math.round(color.a * 255);
-  for (let i = 0; i < mask.data.length; i++) {
-    if (!mask.data[i]) continue;
-    img.data[4 * i] = color.r;
-    img.data[4 * i + 1] = color.g;
-    img.data[4 * i + 2] = color.b;
-    img.data[4 * i + 3] = a;
+/**
+ * Offscreen bitmap of a pane's mask in one colour (alpha where the mask is set). One per pane, repainted
+ * in place: a fresh canvas and ImageData per click meant fresh memory pages on every decode, which
+ * the main thread pays for (about 5 ms per MiB on the VMs we measure on; see docs/performance.md).
+ */
+export class MaskPainter {
+  private canvas: HTMLCanvasElement | null = null;
+  private image: ImageData | null = null;
+
+  paint(mask: Mask, color: Rgba): HTMLCanvasElement {
+    const c = this.canvas ?? document.createElement('canvas');
+    this.canvas = c;
+    if (c.width !== mask.width || c.height !== mask.height) {
+      c.width = mask.width;
+      c.height = mask.height;
+      this.image = null;
+    }
+    const ctx = c.getContext('2d');
+    if (!ctx) return c;
+    const img = this.image ?? ctx.createImageData(mask.width, mask.height);
+    this.image = img;
+    // One 32-bit write per pixel; the packed value is built in memory order, so endianness cancels.
+    const px = new Uint32Array(img.data.buffer, img.data.byteOffset, mask.width * mask.height);
+    const on =
+      new Uint32Array(Uint8ClampedArray.of(color.r, color.g, color.b, Math.round(color.a * 255)).buffer)[0] ??
+      0;
+    const m = mask.data;
+    for (let i = 0; i < px.length; i++) px[i] = m[i] ? on : 0;
+    ctx.putImageData(img, 0, 0);
+    return c;
   }
-  ctx.putImageData(img, 0, 0);
-  return c;
 }
 
 /** Pixel-edge contour of a mask as a path in image coordinates (pixel i spans i−0.5 … i+0.5). */

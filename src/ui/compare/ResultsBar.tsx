@@ -60,9 +60,11 @@ function MetricsRow({ slot }: { slot: Slot }) {
 export function CandidateStrip({ slot }: { slot: Slot }) {
   const n = useCompareStore((s) => s.results[slot].candidates.length);
   const single = useCompareStore((s) => s.results[slot].selected === 'single');
-  if (n === 0) return null;
+  // Always laid out at the same height: a strip that came and went with each prompt resized the
+  // viewport above it, so the image jumped and both viewports re-rendered on every click.
   return (
     <div className="cand-row" data-testid={`candidates-${slot}`}>
+      {n === 0 && <span className="muted small">Multimask candidates appear here after a prompt.</span>}
       {Array.from({ length: n }, (_, i) => (
         <Thumb key={i} slot={slot} index={i} />
       ))}
