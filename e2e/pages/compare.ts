@@ -10,6 +10,7 @@ interface EngineHandle {
     engine: {
       viewer: {
         imageToCanvasPoint: (pane: string, x: number, y: number) => { x: number; y: number } | null;
+        canvasToImage: (pane: string, x: number, y: number) => { x: number; y: number } | null;
       } | null;
       selectedMask: (slot: Slot) => { width: number; height: number; data: Uint8Array } | null;
       provenanceRecord: () => Record<string, unknown>;
@@ -48,19 +49,32 @@ export class ComparePage {
     opts: { pane?: Slot; button?: 'left' | 'right' } = {},
   ): Promise<void> {
     const pane = opts.pane ?? 'sam';
+    // Mouse events carry whole CSS pixels, and an image pixel may span less than two of them, so the
+    // exact centre can round into a neighbour. Pick the whole client point nearest the centre that the
+    // app itself maps back to (x, y).
     const p = await this.page.evaluate(
-      ([pn, px, py]) =>
-        (window as unknown as EngineHandle).samCompare.engine.viewer?.imageToCanvasPoint(
-          pn as string,
-          px,
-          py,
-        ) ?? null,
+      ([pn, px, py]) => {
+        const viewer = (window as unknown as EngineHandle).samCompare.engine.viewer;
+        const el = document.querySelector(`[data-testid="viewport-${pn}"]`);
+        const c = viewer?.imageToCanvasPoint(pn, px, py);
+        if (!viewer || !el || !c) return null;
+        const r = el.getBoundingClientRect();
+        let best: { x: number; y: number; d: number } | null = null;
+        for (let dy = -2; dy <= 2; dy++)
+          for (let dx = -2; dx <= 2; dx++) {
+            const x = Math.round(r.left + c.x) + dx;
+            const y = Math.round(r.top + c.y) + dy;
+            const img = viewer.canvasToImage(pn, x - r.left, y - r.top);
+            if (!img || Math.round(img.x) !== px || Math.round(img.y) !== py) continue;
+            const d = Math.hypot(img.x - px, img.y - py);
+            if (!best || d < best.d) best = { x, y, d };
+          }
+        return best;
+      },
       [pane, x, y] as const,
     );
-    if (!p) throw new Error('viewer not ready');
-    const box = await this.page.getByTestId(`viewport-${pane}`).boundingBox();
-    if (!box) throw new Error('viewport not visible');
-    await this.page.mouse.click(box.x + p.x, box.y + p.y, { button: opts.button ?? 'left' });
+    if (!p) throw new Error(`no whole client point on the ${pane} pane lands in pixel (${x}, ${y})`);
+    await this.page.mouse.click(p.x, p.y, { button: opts.button ?? 'left' });
   }
 
   /** Waits until both models show results for the current prompts. */
