@@ -61,11 +61,13 @@ test('without navigator.gpu the models run on WebAssembly with a notice', async 
   await app.open();
   await app.waitForStudy();
   await expect(page.getByTestId('backend-notices')).toContainText('WebGPU unavailable');
-  await app.loadFixtures();
-  await expect(page.getByTestId('model-info-sam2')).toContainText('WebAssembly');
   const viewports = () =>
     Promise.all(['sam', 'sam2'].map((slot) => page.getByTestId(`viewport-${slot}`).boundingBox()));
   const before = await viewports();
+  await app.loadFixtures();
+  await expect(page.getByTestId('model-info-sam2')).toContainText('WebAssembly');
+  // Model details filling the side panel must not resize the viewports either (the panel scrolls).
+  expect(await viewports()).toEqual(before);
   await app.clickPixel(40, 55);
   await app.waitForResults();
   // By default the inference worker decodes too (decoder workers are opt-in).
@@ -82,6 +84,22 @@ test('without navigator.gpu the models run on WebAssembly with a notice', async 
   await page.keyboard.press('c');
   await expect(page.getByTestId('candidates-sam')).toContainText('appear here after a prompt');
   expect(await viewports()).toEqual(before);
+
+  // A small laptop window: all three candidates stay whole inside each strip, and the metrics stay on
+  // screen without scrolling the page.
+  await app.clickPixel(40, 55);
+  await app.waitForResults();
+  await page.setViewportSize({ width: 1100, height: 620 });
+  for (const slot of ['sam', 'sam2']) {
+    const strip = (await page.getByTestId(`candidates-${slot}`).boundingBox())!;
+    for (let i = 0; i < 3; i++) {
+      const t = (await page.getByTestId(`candidate-${slot}-${i}`).boundingBox())!;
+      expect(t.x).toBeGreaterThanOrEqual(strip.x);
+      expect(t.x + t.width).toBeLessThanOrEqual(strip.x + strip.width);
+      expect(t.y + t.height).toBeLessThanOrEqual(strip.y + strip.height);
+    }
+    await expect(page.getByTestId(`dice-${slot}`)).toBeInViewport({ ratio: 1 });
+  }
 });
 
 test('20 rapid clicks: only the last prompt set is decoded into what is shown, with no error', async ({

@@ -88,8 +88,10 @@ export function CompareView() {
         )}
         {study?.gt?.isModelOutput && (
           <div className="banner note" data-testid="model-output-note">
-            Reference masks are <strong>TotalSegmentator model outputs, not manual ground truth</strong>: Dice
-            here measures agreement with TotalSegmentator.
+            <span>
+              Reference masks are <strong>TotalSegmentator model outputs, not manual ground truth</strong>:
+              Dice here measures agreement with TotalSegmentator.
+            </span>
           </div>
         )}
         <div className="panes">

@@ -18,8 +18,10 @@ function Thumb({ slot, index }: { slot: Slot; index: number }) {
     <figure className={`thumb ${selected ? 'selected' : ''}`} data-testid={`candidate-${slot}-${index}`}>
       <canvas ref={ref} />
       <figcaption>
-        #{index + 1} pIoU {c.predictedIou.toFixed(2)}
-        {c.dice !== null && <> · Dice {c.dice.toFixed(2)}</>}
+        <span>
+          #{index + 1} pIoU {c.predictedIou.toFixed(2)}
+        </span>
+        {c.dice !== null && <span>Dice {c.dice.toFixed(2)}</span>}
       </figcaption>
     </figure>
   );
