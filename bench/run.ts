@@ -256,6 +256,8 @@ interface EncoderResult {
 
 interface ClickTimes {
   clickToOverlay: number[];
+  /** Each pane's own click to overlay (the frame after its mask was drawn). */
+  pane: { sam: number[]; sam2: number[] };
   roundTrip: { sam: number[]; sam2: number[] };
   showSelected: { sam: number[]; sam2: number[] };
   worker: string;
@@ -287,6 +289,8 @@ async function clickToOverlay(page: Page, clicks: number, decoderWorkers: boolea
   // No named helpers inside the page function: tsx would wrap them in a `__name` the page lacks.
   const names = [
     'click-to-overlay',
+    'click-to-overlay:sam',
+    'click-to-overlay:sam2',
     'decode-round-trip:sam',
     'decode-round-trip:sam2',
     'show-selected:sam',
@@ -319,11 +323,12 @@ async function clickToOverlay(page: Page, clicks: number, decoderWorkers: boolea
     }
   }
   const worker = (await page.getByTestId('decode-sam').getAttribute('data-worker')) ?? 'unknown';
-  const [c, rs, rs2, ss, ss2] = (
+  const [c, ps, ps2, rs, rs2, ss, ss2] = (
     await page.evaluate((ns) => ns.map((n) => performance.getEntriesByName(n).map((e) => e.duration)), names)
   ).map((xs, k) => xs.slice(skip[k] ?? 0));
   const times = {
     clickToOverlay: c ?? [],
+    pane: { sam: ps ?? [], sam2: ps2 ?? [] },
     roundTrip: { sam: rs ?? [], sam2: rs2 ?? [] },
     showSelected: { sam: ss ?? [], sam2: ss2 ?? [] },
   };
@@ -576,6 +581,8 @@ async function main(): Promise<void> {
     n: t.clickToOverlay.length,
     timeouts: t.timeouts,
     worker: t.worker,
+    paneP50: { sam: pct(t.pane.sam, 50), sam2: pct(t.pane.sam2, 50) },
+    paneP95: { sam: pct(t.pane.sam, 95), sam2: pct(t.pane.sam2, 95) },
     roundTripP50: { sam: pct(t.roundTrip.sam, 50), sam2: pct(t.roundTrip.sam2, 50) },
     showSelectedP50: { sam: pct(t.showSelected.sam, 50), sam2: pct(t.showSelected.sam2, 50) },
   });
@@ -746,14 +753,19 @@ function markdown(o: Record<string, unknown>): string {
     p95: number;
     n: number;
     timeouts?: number;
+    paneP50?: { sam: number; sam2: number };
+    paneP95?: { sam: number; sam2: number };
     roundTripP50?: { sam: number; sam2: number };
     showSelectedP50?: { sam: number; sam2: number };
   }
   const c2o = o['clickToOverlay'] as C2o & { decoderWorkers?: C2o };
   const parts = (c: C2o | undefined) =>
-    c?.roundTripP50 && c.showSelectedP50
+    (c?.paneP50 && c.paneP95
+      ? `; each pane on its own: SAM p50 ${c.paneP50.sam.toFixed(1)} ms (p95 ${c.paneP95.sam.toFixed(0)}), SAM 2 p50 ${c.paneP50.sam2.toFixed(1)} ms (p95 ${c.paneP95.sam2.toFixed(0)})`
+      : '') +
+    (c?.roundTripP50 && c.showSelectedP50
       ? `; decode round trip p50 SAM ${c.roundTripP50.sam.toFixed(0)} ms, SAM 2 ${c.roundTripP50.sam2.toFixed(0)} ms; select + draw p50 ${c.showSelectedP50.sam.toFixed(0)} / ${c.showSelectedP50.sam2.toFixed(0)} ms`
-      : '';
+      : '');
   const batch = o['batch'] as { reuse: number; noReuse: number; units: number };
   const bundle = o['bundle'] as {
     initialJsKbGzip: number;

@@ -70,6 +70,20 @@ test('without navigator.gpu the models run on WebAssembly with a notice', async 
   expect(await viewports()).toEqual(before);
   await app.clickPixel(40, 55);
   await app.waitForResults();
+  // The benchmark's click-to-overlay measures: one per pane and one for both, from the same click, so
+  // neither pane's can end after the both-panes one.
+  const measures = () =>
+    page.evaluate(() =>
+      ['click-to-overlay', 'click-to-overlay:sam', 'click-to-overlay:sam2'].map((n) =>
+        performance.getEntriesByName(n).map((e) => [e.startTime, e.startTime + e.duration]),
+      ),
+    );
+  await expect.poll(async () => (await measures()).map((m) => m.length)).toEqual([1, 1, 1]);
+  const [[both], [sam], [sam2]] = (await measures()) as [number[][], number[][], number[][]];
+  for (const pane of [sam, sam2]) {
+    expect(pane?.[0]).toBe(both?.[0]);
+    expect(pane?.[1]).toBeLessThanOrEqual(both?.[1] ?? -1);
+  }
   // By default the inference worker decodes too (decoder workers are opt-in).
   await expect(page.getByTestId('decode-sam2')).toHaveAttribute('data-worker', 'inference');
   // Candidates appearing must not resize the viewports (the image would jump and re-render per click).

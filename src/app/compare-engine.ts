@@ -131,8 +131,12 @@ export class CompareEngine implements CompareActions {
   }
 
   private switching = false;
-  /** When the current prompts were set, for the click-to-overlay measure. */
-  private promptAt: { revision: number; t: number } | null = null;
+  /**
+   * When the current prompts were set, for the click-to-overlay measures, and the panes still to show a
+   * result for them (fixed by the first decode of that revision; several decodes of one revision can
+   * overlap, e.g. a click while a model finishes loading, and any of them may draw a pane).
+   */
+  private promptAt: { revision: number; t: number; pending: Set<Slot> | null; drawn: number } | null = null;
 
   private get s(): Store {
     return useCompareStore.getState();
@@ -544,7 +548,7 @@ export class CompareEngine implements CompareActions {
       revision: this.s.revision + 1,
     });
     this.viewer?.setPrompts(cur.points, cur.box);
-    this.promptAt = { revision: this.s.revision, t: performance.now() };
+    this.promptAt = { revision: this.s.revision, t: performance.now(), pending: null, drawn: 0 };
     void this.decodeAll();
   }
 
@@ -701,10 +705,13 @@ export class CompareEngine implements CompareActions {
     if (!input) return;
     const key = this.encodeKey(input.window);
     const prompt: PromptSet = { points, ...(box ? { box } : {}) };
+    const ready = SLOTS.filter((slot) => this.s.models[slot].status === 'ready');
+    const at = this.promptAt;
+    if (at && at.revision === revision && !at.pending) at.pending = new Set(ready);
     // Each model decodes as soon as its own embedding is ready (its decoder worker does not wait for
     // the other model's encode).
     await Promise.all(
-      SLOTS.filter((slot) => this.s.models[slot].status === 'ready').map(async (slot) => {
+      ready.map(async (slot) => {
         await this.encodeCurrent([slot]);
         if (this.encoded[slot] !== key || revision !== this.s.revision) return;
         this.s.setResult(slot, { status: 'decoding' });
@@ -729,28 +736,42 @@ export class CompareEngine implements CompareActions {
           const shown = performance.now();
           this.showSelected(slot);
           performance.measure(`show-selected:${slot}`, { start: shown, end: performance.now() });
+          if (at === this.promptAt && at?.pending?.has(slot)) {
+            // This pane's own click to overlay: the frame after its mask was drawn.
+            requestAnimationFrame(() => {
+              performance.measure(`click-to-overlay:${slot}`, {
+                start: at.t,
+                end: performance.now(),
+                detail: revision,
+              });
+            });
+            at.drawn++;
+            this.settlePrompt(at, slot);
+          }
         } catch (e) {
           const err = toAppError(e, 'internal', `${SLOT_LABEL[slot]} decoder`);
           this.lastSets[slot] = null;
           this.viewer?.setMask(slot, null);
           this.s.setResult(slot, { status: 'error', error: err.message, metrics: null, candidates: [] });
           if (err.code !== 'gpu-lost') this.report(err);
+          if (at === this.promptAt && at?.pending?.has(slot)) this.settlePrompt(at, slot);
         }
       }),
     );
-    const at = this.promptAt;
-    if (
-      at &&
-      at.revision === revision &&
-      revision === this.s.revision &&
-      SLOTS.some((slot) => this.s.results[slot].status === 'done')
-    ) {
-      // Click to overlay on screen: measured at the next frame after both masks were drawn.
-      requestAnimationFrame(() => {
-        performance.measure('click-to-overlay', { start: at.t, end: performance.now(), detail: revision });
-      });
-      this.promptAt = null;
-    }
+  }
+
+  /**
+   * A pane has shown what it will show for the current prompts (a mask, or an error). Once every pane
+   * has, and at least one drew a mask, click to overlay is measured at the next frame.
+   */
+  private settlePrompt(at: NonNullable<CompareEngine['promptAt']>, slot: Slot): void {
+    at.pending?.delete(slot);
+    if (at.pending?.size !== 0) return;
+    this.promptAt = null;
+    if (at.drawn === 0) return;
+    requestAnimationFrame(() => {
+      performance.measure('click-to-overlay', { start: at.t, end: performance.now(), detail: at.revision });
+    });
   }
 
   /** Applies the selection rule to the last decode, computes metrics against GT and updates the view. */
