@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'model-missing'
   | 'model-integrity'
   | 'tensor-mismatch'
+  /** A prompt kind this model's graph cannot take (e.g. a box on a graph without a box input). */
+  | 'unsupported-prompt'
   | 'out-of-memory'
   | 'gpu-lost'
   | 'network'

@@ -11,7 +11,8 @@ import {
   type DetectedPart,
   type ModelFamily,
 } from '../core/models/contracts';
-import { isTestFixture, readOnnxHeader, type OnnxHeader } from '../core/models/onnx-header';
+import { detectInputScaling, type InputScaling } from '../core/models/input-scaling';
+import { isTestFixture, isOrtFixture, readOnnxHeader, type OnnxHeader } from '../core/models/onnx-header';
 import { presetFileUrls, type ModelPreset, type Precision } from '../core/models/registry';
 import {
   fetchModelFile,
@@ -45,7 +46,14 @@ export interface ModelProvenance {
   readonly isFixture: boolean;
   readonly files: readonly FileProvenance[];
   readonly notices: readonly string[];
+  /** What the encoder graph does to its input before its first layer, and so what the app feeds it. */
+  readonly encoderInput: Pick<InputScaling, 'kind' | 'ops' | 'feeds'>;
 }
+
+const scalingRecord = (h: OnnxHeader): ModelProvenance['encoderInput'] => {
+  const s = detectInputScaling(h);
+  return { kind: s.kind, ops: s.ops, feeds: s.feeds };
+};
 
 export interface LoadedModel {
   readonly encoder: ModelBytes;
@@ -77,7 +85,9 @@ export async function loadPreset(preset: ModelPreset, opts: PresetLoadOptions): 
     { role: 'encoder' as const, file: preset.encoder, url: urls.encoder },
     { role: 'decoder' as const, file: preset.decoder, url: urls.decoder },
   ];
-  const fileCount = 2 + parts.reduce((a, p) => a + (p.file.externalData?.length ?? 0), 0);
+  // The preset's list of files is a forecast; each graph's header says which weight files it really
+  // references, and the count shown with the progress follows it.
+  let fileCount = 2 + parts.reduce((a, p) => a + (p.file.externalData?.length ?? 0), 0);
   const get = async (
     url: string,
     name: string,
@@ -109,6 +119,7 @@ export async function loadPreset(preset: ModelPreset, opts: PresetLoadOptions): 
   for (const p of parts) {
     const main = await get(p.url, p.file.path, 'model', p.file.sha256);
     const header = main.header ?? readOnnxHeader(main.bytes);
+    fileCount += header.externalDataFiles.length - (p.file.externalData?.length ?? 0);
     const externalData: { path: string; data: Uint8Array }[] = [];
     // Fetch exactly what the graph references, next to the graph file.
     for (const ref of header.externalDataFiles) {
@@ -123,7 +134,11 @@ export async function loadPreset(preset: ModelPreset, opts: PresetLoadOptions): 
   const dec = out.decoder;
   if (!enc || !dec) throw new AppError('internal', 'model parts missing');
   const contract = contractOf(enc.header, dec.header, preset.contract);
-  const isFixture = isTestFixture(enc.header) || isTestFixture(dec.header);
+  const isFixture =
+    isTestFixture(enc.header) ||
+    isTestFixture(dec.header) ||
+    isOrtFixture(enc.bytes.bytes) ||
+    isOrtFixture(dec.bytes.bytes);
   return {
     encoder: enc.bytes,
     decoder: dec.bytes,
@@ -140,6 +155,7 @@ export async function loadPreset(preset: ModelPreset, opts: PresetLoadOptions): 
       isFixture,
       files,
       notices,
+      encoderInput: scalingRecord(enc.header),
     },
   };
 }
@@ -240,6 +256,7 @@ export async function loadLocalFiles(dropped: readonly LocalFile[]): Promise<Loa
       isFixture,
       files,
       notices: errors,
+      encoderInput: scalingRecord(enc.header),
     },
   };
 }

@@ -14,6 +14,8 @@ import {
   type DetectedPart,
 } from '../core/models';
 import type { PromptSet } from '../core/prompts/types';
+import { detectInputScaling, UNKNOWN_SCALING, type InputScaling } from '../core/models/input-scaling';
+import { readOnnxHeader } from '../core/models/onnx-header';
 import { elementCount, float32ToFloat16, type TensorData } from '../core/tensor';
 import { downloadAll, inputSpecs, toOrt, validateFeeds, type InputSpec } from './tensors';
 
@@ -253,6 +255,8 @@ export class SamPipeline {
     decoder: ort.InferenceSession,
     readonly provider: Provider,
     readonly createMs: number,
+    /** What the encoder graph does to its input before its first layer; the feeds compensate. */
+    readonly inputScaling: InputScaling,
   ) {
     this.encoderInputs = inputSpecs(encoder);
     this.decoderSession = new DecoderSession(contract, decoder);
@@ -266,6 +270,8 @@ export class SamPipeline {
   ): Promise<SamPipeline> {
     const t0 = performance.now();
     const provider = opts.provider ?? 'wasm';
+    // Read before the bytes go to the runtime (the encoder has one input: the image).
+    const inputScaling = encoderInputScaling(encoderSrc);
     // Peek at the encoder's outputs to know which to keep on the GPU: create, detect, then decide.
     const encoder = await createSession(encoderSrc, sessionOptions(opts, null), 'encoder');
     let decoder: ort.InferenceSession;
@@ -296,6 +302,7 @@ export class SamPipeline {
         decoder,
         provider,
         performance.now() - t0,
+        inputScaling,
       );
     } catch (e) {
       await encoder.release().catch(() => undefined);
@@ -320,11 +327,12 @@ export class SamPipeline {
   private async encodeNow(rgb: Rgb8Image): Promise<EncodeResult> {
     this.assertLive();
     const spec = this.encoderInputs[0];
-    const inputType = spec?.type === 'float16' ? 'float16' : 'float32';
+    const inputType = spec?.type === 'float16' || spec?.type === 'uint8' ? spec.type : 'float32';
     const tp = performance.now();
     const { feeds, frame } = encoderFeeds(this.contract, rgb, {
       preprocessInGraph: this.encoderPart.preprocessInGraph === true,
       inputType,
+      scaling: this.inputScaling,
     });
     validateFeeds(this.encoderInputs, feeds);
     const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
@@ -369,6 +377,19 @@ export class SamPipeline {
     this.released = true;
     await this.encoderChain;
     await Promise.allSettled([this.encoder.release(), this.decoderSession.release()]);
+  }
+}
+
+/** Reads the encoder graph (not the weights) to find its in-graph input scaling. */
+export function encoderInputScaling(src: ModelSource): InputScaling {
+  const bytes =
+    src instanceof Uint8Array ? src : src instanceof ArrayBuffer ? new Uint8Array(src) : src.bytes;
+  try {
+    return detectInputScaling(readOnnxHeader(bytes));
+  } catch {
+    // The session was created from these bytes, so they are a model; an unreadable header (ORT
+    // format) leaves the contract's usual input.
+    return UNKNOWN_SCALING;
   }
 }
 

@@ -4,6 +4,7 @@ import type { Rgb8Image } from '../image/types';
 import type { PromptSet } from '../prompts/types';
 import { asFloat32, f32, float32ToFloat16, i64, type TensorData, type TensorMap } from '../tensor';
 import { CONTRACTS, type ContractId } from './contracts';
+import { feedValue, NO_SCALING, type InputScaling } from './input-scaling';
 import { maskAndArea, resizeRgbToPlanar, upsampleToMask } from './resample';
 
 const MEAN_255 = [123.675, 116.28, 103.53] as const;
@@ -13,8 +14,13 @@ export const LOW_RES = 256;
 export interface EncoderOptions {
   /** sam1-meta encoder exported with `--use-preprocess` (input [H', W', 3], raw 0–255, resized). */
   readonly preprocessInGraph?: boolean;
-  /** Element type the encoder input expects (fp16 exports without kept I/O types take float16). */
-  readonly inputType?: 'float32' | 'float16';
+  /**
+   * Element type the encoder input expects: fp16 exports without kept I/O types take float16; some
+   * preprocess-in-graph exports take the resized image as uint8.
+   */
+  readonly inputType?: 'float32' | 'float16' | 'uint8';
+  /** What the graph does to its input before its first layer (detected from the graph). */
+  readonly scaling?: InputScaling;
 }
 
 export interface EncoderFeeds {
@@ -53,34 +59,56 @@ export function encoderFeeds(contract: ContractId, rgb: Rgb8Image, opts: Encoder
   const planar = resizeRgbToPlanar(rgb, rw, rh, round8);
   const name = ENCODER_INPUT[contract];
 
+  const scaling = opts.scaling ?? NO_SCALING;
+  // SAM's normalised value of a raw 0–255 sample, turned into what this graph wants fed for it.
+  const feed = (c: number, raw: number) =>
+    feedValue(scaling, c, (raw - (MEAN_255[c] ?? 0)) / (STD_255[c] ?? 1));
+
   if (contract === 'sam1-meta' && opts.preprocessInGraph) {
+    // The graph normalises, transposes and pads itself: it takes the resized RGB image as it is (its
+    // own affine steps, when they can be read, are inverted like any other graph's).
     const hwc = new Float32Array(rw * rh * 3);
     const n = rw * rh;
     for (let i = 0; i < n; i++) {
-      hwc[3 * i] = planar[i] ?? 0;
-      hwc[3 * i + 1] = planar[n + i] ?? 0;
-      hwc[3 * i + 2] = planar[2 * n + i] ?? 0;
+      for (let c = 0; c < 3; c++) {
+        const raw = planar[c * n + i] ?? 0;
+        hwc[3 * i + c] = scaling.kind === 'affine' ? feed(c, raw) : raw;
+      }
     }
-    return { frame, feeds: { [name]: cast(f32(hwc, [rh, rw, 3]), opts.inputType) } };
+    return { frame, feeds: { [name]: cast(f32(hwc, [rh, rw, 3]), opts.inputType, name) } };
   }
 
   const S = MODEL_SIDE;
-  const out = new Float32Array(3 * S * S); // zero = padding, after normalisation
+  const out = new Float32Array(3 * S * S);
   for (let c = 0; c < 3; c++) {
-    const m = MEAN_255[c] ?? 0;
-    const s = STD_255[c] ?? 1;
     const src = c * rw * rh;
     const dst = c * S * S;
+    // Padding is zero after SAM's normalisation (Meta's Sam.preprocess pads the normalised image).
+    out.fill(feedValue(scaling, c, 0), dst, dst + S * S);
     for (let y = 0; y < rh; y++) {
-      for (let x = 0; x < rw; x++) out[dst + y * S + x] = ((planar[src + y * rw + x] ?? 0) - m) / s;
+      for (let x = 0; x < rw; x++) out[dst + y * S + x] = feed(c, planar[src + y * rw + x] ?? 0);
     }
   }
-  return { frame, feeds: { [name]: cast(f32(out, [1, 3, S, S]), opts.inputType) } };
+  return { frame, feeds: { [name]: cast(f32(out, [1, 3, S, S]), opts.inputType, name) } };
 }
 
-function cast(t: TensorData, type: 'float32' | 'float16' | undefined): TensorData {
-  if (type !== 'float16' || t.type !== 'float32') return t;
-  return { type: 'float16', data: float32ToFloat16(t.data), dims: t.dims };
+function cast(t: TensorData, type: EncoderOptions['inputType'], name: string): TensorData {
+  if (t.type !== 'float32' || type === undefined || type === 'float32') return t;
+  if (type === 'float16') return { type: 'float16', data: float32ToFloat16(t.data), dims: t.dims };
+  const u = new Uint8Array(t.data.length);
+  for (let i = 0; i < t.data.length; i++) {
+    const v = t.data[i] ?? 0;
+    const r = Math.round(v);
+    if (Math.abs(v - r) > 1e-3 || r < 0 || r > 255) {
+      throw new AppError(
+        'model-contract',
+        `The encoder takes '${name}' as uint8, but its graph scales the input so that SAM's input would need ${v.toFixed(3)}: this export cannot be fed 8-bit pixels.`,
+        { subject: name },
+      );
+    }
+    u[i] = r;
+  }
+  return { type: 'uint8', data: u, dims: t.dims };
 }
 
 /** One decoder run and which prompt sets of the request it answers. */
@@ -127,16 +155,28 @@ function requirePrompt(p: PromptSet, i: number): void {
   }
 }
 
-/** Groups prompt sets that can share one batched call: same point count and same box presence. */
-function groupSets(prompts: readonly PromptSet[]): number[][] {
+/**
+ * Groups prompt sets that can share one batched call: same point count, same box presence, and the same
+ * mask-input presence (samexporter's `has_mask_input` is one value for the whole call).
+ */
+function groupSets(prompts: readonly PromptSet[], hasMask: (i: number) => boolean): number[][] {
   const groups = new Map<string, number[]>();
   prompts.forEach((p, i) => {
-    const k = `${p.points.length}|${p.box ? 1 : 0}`;
+    const k = `${p.points.length}|${p.box ? 1 : 0}|${hasMask(i) ? 1 : 0}`;
     const g = groups.get(k);
     if (g) g.push(i);
     else groups.set(k, [i]);
   });
   return [...groups.values()];
+}
+
+/** Thrown for a box prompt on a transformers.js SAM graph without `input_boxes` (Xenova's `main`). */
+export function noBoxInputError(): AppError {
+  return new AppError(
+    'unsupported-prompt',
+    "This model's decoder has no box input (input_boxes): the Xenova SAM exports on the hub's main revision take clicks only. Box prompts are skipped for this model.",
+    { subject: 'input_boxes' },
+  );
 }
 
 /**
@@ -178,17 +218,20 @@ export function decoderCalls(
   }
 
   if (contract === 'sam2-samexporter') {
-    return groupSets(req.prompts).map((idx) => {
+    // `has_mask_input` is [1] whatever L is: the graph multiplies it into the downscaled masks
+    // ([L, 256, 64, 64]), so an [L] tensor would broadcast against the last axis and fail for L > 1
+    // (samexporter export_sam2.py; next-sam's _pr1 decoder declares it fixed [1]).
+    return groupSets(req.prompts, (i) => maskFor(i) !== undefined).map((idx) => {
       const per = idx.map((i) => pointsInFrame(frame, req.prompts[i] as PromptSet, true));
       const L = idx.length;
       const N = per[0]?.labels.length ?? 0;
       const maskData = new Float32Array(L * L0);
-      const has = new Float32Array(L);
+      let has = 0;
       idx.forEach((i, l) => {
         const m = maskFor(i);
         if (m) {
           maskData.set(m, l * L0);
-          has[l] = 1;
+          has = 1;
         }
       });
       return {
@@ -198,7 +241,7 @@ export function decoderCalls(
           point_coords: f32(Float32Array.from(per.flatMap((p) => p.coords)), [L, N, 2]),
           point_labels: f32(Float32Array.from(per.flatMap((p) => p.labels)), [L, N]),
           mask_input: f32(maskData, [L, 1, LOW_RES, LOW_RES]),
-          has_mask_input: f32(has, [L]),
+          has_mask_input: f32(Float32Array.of(has), [1]),
         },
       };
     });
@@ -206,22 +249,16 @@ export function decoderCalls(
 
   // transformers.js layouts: input_points [1, L, N, 2], input_labels int64 [1, L, N], input_boxes [1, nb, 4].
   const hasBoxInput = graphInputs.includes('input_boxes');
-  return groupSets(req.prompts).map((idx) => {
+  return groupSets(req.prompts, () => false).map((idx) => {
     const sets = idx.map((i) => req.prompts[i] as PromptSet);
     const withBox = sets[0]?.box !== undefined;
-    if (withBox && !hasBoxInput) {
-      throw new AppError(
-        'invalid-argument',
-        'This model export has no box input (input_boxes); use clicks instead.',
-        {
-          subject: 'input_boxes',
-        },
-      );
-    }
+    if (withBox && !hasBoxInput) throw noBoxInputError();
     const per = sets.map((p) => {
       const r = pointsInFrame(frame, p, false);
-      if (r.labels.length === 0) {
-        // Box only: one padding point (label −10), which the prompt encoder zeroes out.
+      if (r.labels.length === 0 && contract === 'hf-sam') {
+        // SAM (transformers' SamPromptEncoder) with a box only: one padding point (label −10), which
+        // the prompt encoder zeroes out. SAM 2.1 takes zero points instead (transformers.js sends
+        // input_points [B, 1, 0, 2] for a box-only prompt).
         r.coords.push(0, 0);
         r.labels.push(-10);
       }

@@ -81,8 +81,70 @@ export interface DetectedPart {
 const hasAll = (have: readonly string[], want: readonly string[]) => want.every((w) => have.includes(w));
 
 /**
+ * Every input each decoder contract may have (shared model-contracts.md). A graph that matches a
+ * contract's names but has more inputs is another export, whose extra inputs the app would never feed:
+ * it is refused by name rather than failing on every click.
+ */
+export const DECODER_INPUTS: Readonly<Record<ContractId, readonly string[]>> = {
+  'sam1-meta': [
+    'image_embeddings',
+    'point_coords',
+    'point_labels',
+    'mask_input',
+    'has_mask_input',
+    'orig_im_size',
+  ],
+  'sam2-samexporter': [
+    'image_embed',
+    'high_res_feats_0',
+    'high_res_feats_1',
+    'point_coords',
+    'point_labels',
+    'mask_input',
+    'has_mask_input',
+  ],
+  // `input_boxes` is optional: Xenova's SAM graphs on the hub's main revision have none.
+  'hf-sam': [
+    'image_embeddings',
+    'image_positional_embeddings',
+    'input_points',
+    'input_labels',
+    'input_boxes',
+  ],
+  'hf-sam2': [
+    'image_embeddings.0',
+    'image_embeddings.1',
+    'image_embeddings.2',
+    'input_points',
+    'input_labels',
+    'input_boxes',
+  ],
+};
+
+/** Why a known variant with extra inputs is refused, and what to use instead. */
+const VARIANT_HINTS: Readonly<Record<string, string>> = {
+  'sam2-samexporter|orig_im_size':
+    "This is next-sam's first SAM 2 decoder export (g-ronimo/sam2-tiny sam2_hiera_tiny_decoder.onnx), which takes the image size and returns full-size masks; use sam2_hiera_tiny_decoder_pr1.onnx from the same repository (or a samexporter export).",
+};
+
+function decoder(contract: ContractId, inputs: readonly string[]): DetectedPart {
+  const allowed = DECODER_INPUTS[contract];
+  const extra = inputs.filter((n) => !allowed.includes(n));
+  if (extra.length) {
+    const hint = extra.map((e) => VARIANT_HINTS[`${contract}|${e}`]).find((h) => h !== undefined);
+    throw new AppError(
+      'model-contract',
+      `This ${CONTRACTS[contract].label} decoder has unexpected input${extra.length > 1 ? 's' : ''} ${extra.map((e) => `'${e}'`).join(', ')} that the ${contract} contract does not have, so the app cannot feed it. ${hint ?? 'Use an export with the published contract (see the model guide).'}`,
+      { subject: 'contract', detail: `inputs [${inputs.join(', ')}]` },
+    );
+  }
+  return { contract, role: 'decoder' };
+}
+
+/**
  * Recognises an ONNX graph by its input/output names, so a dropped file is identified by what it is,
- * not by its file name. Throws a typed error listing what was found when nothing matches.
+ * not by its file name. Throws a typed error listing what was found when nothing matches, or when a
+ * decoder has inputs its contract does not know.
  */
 export function detectPart(sig: GraphSignature): DetectedPart {
   const { inputs, outputs } = sig;
@@ -98,13 +160,13 @@ export function detectPart(sig: GraphSignature): DetectedPart {
     ]) &&
     hasAll(outputs, ['masks', 'iou_predictions'])
   ) {
-    return { contract: 'sam1-meta', role: 'decoder' };
+    return decoder('sam1-meta', inputs);
   }
   if (
     hasAll(inputs, ['image_embed', 'high_res_feats_0', 'high_res_feats_1', 'point_coords', 'point_labels']) &&
     hasAll(outputs, ['masks', 'iou_predictions'])
   ) {
-    return { contract: 'sam2-samexporter', role: 'decoder' };
+    return decoder('sam2-samexporter', inputs);
   }
   if (
     hasAll(inputs, [
@@ -116,13 +178,13 @@ export function detectPart(sig: GraphSignature): DetectedPart {
     ]) &&
     hasAll(outputs, ['iou_scores', 'pred_masks'])
   ) {
-    return { contract: 'hf-sam2', role: 'decoder' };
+    return decoder('hf-sam2', inputs);
   }
   if (
     hasAll(inputs, ['image_embeddings', 'image_positional_embeddings', 'input_points', 'input_labels']) &&
     hasAll(outputs, ['iou_scores', 'pred_masks'])
   ) {
-    return { contract: 'hf-sam', role: 'decoder' };
+    return decoder('hf-sam', inputs);
   }
   if (inputs.length === 1 && inputs[0] === 'input_image' && outputs.includes('image_embeddings')) {
     const rank = sig.inputRanks?.['input_image'];

@@ -19,7 +19,58 @@ export interface OnnxHeader {
   readonly outputs: readonly string[];
   /** Initializers stored outside the file (`location` of external_data), by file name. */
   readonly externalDataFiles: readonly string[];
+  /** The graph's inputs (initializers excluded) with element type and declared dims. */
+  readonly inputInfo: readonly ValueInfo[];
+  /** The graph's nodes in file order (op type and tensor names only). */
+  readonly nodes: readonly NodeInfo[];
+  /**
+   * Values of small constant tensors (initializers and `Constant` nodes with at most
+   * {@link SMALL_CONST} float, float16, double or integer elements), by tensor name.
+   */
+  readonly constants: Readonly<Record<string, readonly number[]>>;
 }
+
+/** ONNX TensorProto element types, as names (`unknown(N)` for the rest). */
+export type ElemTypeName =
+  | 'float32'
+  | 'uint8'
+  | 'int8'
+  | 'int32'
+  | 'int64'
+  | 'bool'
+  | 'float16'
+  | 'float64'
+  | 'bfloat16'
+  | `unknown(${number})`;
+
+export interface ValueInfo {
+  readonly name: string;
+  readonly elemType: ElemTypeName;
+  /** Declared dims: a number when fixed, the symbol's name when symbolic, `?` when neither. */
+  readonly dims: readonly (number | string)[];
+}
+
+export interface NodeInfo {
+  readonly opType: string;
+  readonly domain: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+}
+
+export const SMALL_CONST = 64;
+
+const ELEM_TYPES: Readonly<Record<number, ElemTypeName>> = {
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  6: 'int32',
+  7: 'int64',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  16: 'bfloat16',
+};
+export const elemTypeName = (t: number): ElemTypeName => ELEM_TYPES[t] ?? `unknown(${t})`;
 
 export const FIXTURE_PRODUCER_NAME = 'sam-compare-contract-fixture';
 
@@ -58,6 +109,31 @@ class Reader {
   string(): string {
     const { start, end } = this.bytes();
     return new TextDecoder().decode(this.b.subarray(start, end));
+  }
+  signedVarint(): number {
+    // int64 values of small constants: two's complement over 64 bits, read as a float (exact to 2^53).
+    const start = this.pos;
+    const v = this.varint();
+    const len = this.pos - start;
+    return len === 10 ? v - 2 ** 64 : v;
+  }
+  float32(): number {
+    if (this.pos + 4 > this.end) throw truncated('float');
+    const v = new DataView(this.b.buffer, this.b.byteOffset + this.pos, 4).getFloat32(0, true);
+    this.pos += 4;
+    return v;
+  }
+  float64(): number {
+    if (this.pos + 8 > this.end) throw truncated('double');
+    const v = new DataView(this.b.buffer, this.b.byteOffset + this.pos, 8).getFloat64(0, true);
+    this.pos += 8;
+    return v;
+  }
+  /** A packed repeated field: calls `item` with a reader over its bytes until they are consumed. */
+  packed(item: (sub: Reader) => void): void {
+    const { start, end } = this.bytes();
+    const sub = new Reader(this.b, start, end);
+    while (!sub.done) item(sub);
   }
   skip(wire: number): void {
     switch (wire) {
@@ -120,15 +196,184 @@ export function isOrtFormat(b: Uint8Array): boolean {
   return b.length >= 8 && b[4] === 0x4f && b[5] === 0x52 && b[6] === 0x54 && b[7] === 0x4d; // "ORTM"
 }
 
-function valueInfoName(r: Reader, range: { start: number; end: number }): string {
+/** ValueInfoProto: name (1), type (2) → TypeProto.tensor_type (1) → elem_type (1), shape (2) → dim (1). */
+function valueInfo(r: Reader, range: { start: number; end: number }): ValueInfo {
   const v = new Reader(r.b, range.start, range.end);
   let name = '';
+  let elemType: ElemTypeName = 'unknown(0)';
+  const dims: (number | string)[] = [];
   while (!v.done) {
     const key = v.varint();
     if (key === (1 << 3) + 2) name = v.string();
-    else v.skip(key & 7);
+    else if (key === (2 << 3) + 2) {
+      const t = v.bytes();
+      const parsed = lenient(() => tensorType(r, t));
+      if (parsed) {
+        elemType = parsed.elemType;
+        dims.push(...parsed.dims);
+      }
+    } else v.skip(key & 7);
   }
-  return name;
+  return { name, elemType, dims };
+}
+
+/** TypeProto → tensor_type (1) → elem_type (1), shape (2) → dim (1) → dim_value (1) | dim_param (2). */
+function tensorType(
+  r: Reader,
+  t: { start: number; end: number },
+): { elemType: ElemTypeName; dims: (number | string)[] } {
+  let elemType: ElemTypeName = 'unknown(0)';
+  const dims: (number | string)[] = [];
+  const tr = new Reader(r.b, t.start, t.end);
+  while (!tr.done) {
+    const tk = tr.varint();
+    if (tk !== (1 << 3) + 2) {
+      tr.skip(tk & 7);
+      continue;
+    }
+    const tt = tr.bytes();
+    const ttr = new Reader(r.b, tt.start, tt.end);
+    while (!ttr.done) {
+      const k = ttr.varint();
+      if (k === (1 << 3) + 0) elemType = elemTypeName(ttr.varint());
+      else if (k === (2 << 3) + 2) {
+        const sh = ttr.bytes();
+        const sr = new Reader(r.b, sh.start, sh.end);
+        while (!sr.done) {
+          const dk = sr.varint();
+          if (dk !== (1 << 3) + 2) {
+            sr.skip(dk & 7);
+            continue;
+          }
+          const d = sr.bytes();
+          const dr = new Reader(r.b, d.start, d.end);
+          let dim: number | string = '?';
+          while (!dr.done) {
+            const k2 = dr.varint();
+            if (k2 === (1 << 3) + 0) dim = dr.varint();
+            else if (k2 === (2 << 3) + 2) dim = dr.string();
+            else dr.skip(k2 & 7);
+          }
+          dims.push(dim);
+        }
+      } else ttr.skip(k & 7);
+    }
+  }
+  return { elemType, dims };
+}
+
+function lenient<T>(f: () => T): T | null {
+  try {
+    return f();
+  } catch {
+    return null;
+  }
+}
+
+/** NodeProto: input (1), output (2), op_type (4), attribute (5: a `Constant`'s value), domain (7). */
+function nodeInfo(
+  r: Reader,
+  range: { start: number; end: number },
+  constants: Record<string, number[]>,
+): NodeInfo {
+  const n = new Reader(r.b, range.start, range.end);
+  const inputs: string[] = [];
+  const outputs: string[] = [];
+  let opType = '';
+  let domain = '';
+  let value: number[] | null = null;
+  while (!n.done) {
+    const key = n.varint();
+    if (key === (1 << 3) + 2) inputs.push(n.string());
+    else if (key === (2 << 3) + 2) outputs.push(n.string());
+    else if (key === (4 << 3) + 2) opType = n.string();
+    else if (key === (7 << 3) + 2) domain = n.string();
+    else if (key === (5 << 3) + 2) {
+      // AttributeProto: name (1), f (2, float), t (5, tensor).
+      const a = n.bytes();
+      const ar = new Reader(r.b, a.start, a.end);
+      let aname = '';
+      let t: number[] | null = null;
+      let f: number | null = null;
+      while (!ar.done) {
+        const k = ar.varint();
+        if (k === (1 << 3) + 2) aname = ar.string();
+        else if (k === (5 << 3) + 2) t = smallTensor(ar, ar.bytes()).values;
+        else if (k === (2 << 3) + 5) f = ar.float32();
+        else ar.skip(k & 7);
+      }
+      if (aname === 'value' && t) value = t;
+      if (aname === 'value_float' && f !== null) value = [f];
+    } else n.skip(key & 7);
+  }
+  if (opType === 'Constant' && value && outputs[0] !== undefined) constants[outputs[0]] = value;
+  return { opType, domain, inputs, outputs };
+}
+
+/**
+ * TensorProto: dims (1), data_type (2), float_data (4), int32_data (5, also float16 bits), int64_data (7),
+ * name (8), raw_data (9), double_data (10). Values only for small numeric tensors stored in the file.
+ */
+function smallTensor(
+  r: Reader,
+  range: { start: number; end: number },
+): { name: string; values: number[] | null } {
+  const t = new Reader(r.b, range.start, range.end);
+  let name = '';
+  let type = 0;
+  const dims: number[] = [];
+  let raw: { start: number; end: number } | null = null;
+  const floats: number[] = [];
+  const ints: number[] = [];
+  while (!t.done) {
+    const key = t.varint();
+    const field = key >>> 3;
+    const wire = key & 7;
+    if (field === 1 && wire === 0) dims.push(t.varint());
+    else if (field === 1 && wire === 2) t.packed((p) => dims.push(p.varint()));
+    else if (field === 2 && wire === 0) type = t.varint();
+    else if (field === 8 && wire === 2) name = t.string();
+    else if (field === 9 && wire === 2) raw = t.bytes();
+    else if (field === 4 && wire === 2) t.packed((p) => floats.push(p.float32()));
+    else if (field === 4 && wire === 5) floats.push(t.float32());
+    else if (field === 10 && wire === 2) t.packed((p) => floats.push(p.float64()));
+    else if (field === 10 && wire === 1) floats.push(t.float64());
+    else if ((field === 5 || field === 7) && wire === 2) t.packed((p) => ints.push(p.signedVarint()));
+    else if ((field === 5 || field === 7) && wire === 0) ints.push(t.signedVarint());
+    else t.skip(wire);
+  }
+  const count = dims.reduce((a, d) => a * d, 1);
+  if (count > SMALL_CONST) return { name, values: null };
+  if (raw) {
+    const width: Readonly<Record<number, number>> = { 1: 4, 10: 2, 11: 8, 6: 4, 7: 8, 2: 1, 3: 1 };
+    const w = width[type];
+    if (!w || raw.end - raw.start !== count * w) return { name, values: null };
+    const dv = new DataView(r.b.buffer, r.b.byteOffset + raw.start, raw.end - raw.start);
+    const out: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const o = i * w;
+      if (type === 1) out.push(dv.getFloat32(o, true));
+      else if (type === 10) out.push(halfToNumber(dv.getUint16(o, true)));
+      else if (type === 11) out.push(dv.getFloat64(o, true));
+      else if (type === 6) out.push(dv.getInt32(o, true));
+      else if (type === 7) out.push(Number(dv.getBigInt64(o, true)));
+      else if (type === 2) out.push(dv.getUint8(o));
+      else out.push(dv.getInt8(o));
+    }
+    return { name, values: out };
+  }
+  if (type === 10) return { name, values: ints.length === count ? ints.map(halfToNumber) : null };
+  const vals = floats.length ? floats : ints;
+  return { name, values: vals.length === count ? vals : null };
+}
+
+function halfToNumber(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 function externalLocation(r: Reader, range: { start: number; end: number }): string | null {
@@ -178,7 +423,17 @@ export function readOnnxHeader(b: Uint8Array): OnnxHeader {
     );
   }
   if (isOrtFormat(b))
-    return { format: 'ort', opsets: [], metadata: {}, inputs: [], outputs: [], externalDataFiles: [] };
+    return {
+      format: 'ort',
+      opsets: [],
+      metadata: {},
+      inputs: [],
+      outputs: [],
+      externalDataFiles: [],
+      inputInfo: [],
+      nodes: [],
+      constants: {},
+    };
   // ModelProto starts with ir_version (field 1, varint): the byte 0x08 is ONNX's de facto magic.
   if (b[0] !== 0x08) throw corrupt('it does not start like an ONNX ModelProto');
   const r = new Reader(b, 0, b.length);
@@ -188,8 +443,10 @@ export function readOnnxHeader(b: Uint8Array): OnnxHeader {
   let docString: string | undefined;
   const opsets: { domain: string; version: number }[] = [];
   const metadata: Record<string, string> = {};
-  let inputs: string[] = [];
+  let inputInfo: ValueInfo[] = [];
   let outputs: string[] = [];
+  const nodes: NodeInfo[] = [];
+  const constants: Record<string, number[]> = {};
   const external = new Set<string>();
   let sawGraph = false;
   while (!r.done) {
@@ -228,7 +485,7 @@ export function readOnnxHeader(b: Uint8Array): OnnxHeader {
       sawGraph = true;
       const g = r.bytes();
       const gr = new Reader(b, g.start, g.end);
-      const ins: string[] = [];
+      const ins: ValueInfo[] = [];
       const outs: string[] = [];
       const inits = new Set<string>();
       while (!gr.done) {
@@ -239,21 +496,25 @@ export function readOnnxHeader(b: Uint8Array): OnnxHeader {
           continue;
         }
         const sub = gr.bytes();
-        if (f === 11) ins.push(valueInfoName(gr, sub));
-        else if (f === 12) outs.push(valueInfoName(gr, sub));
-        else if (f === 5) {
+        if (f === 11) ins.push(valueInfo(gr, sub));
+        else if (f === 12) outs.push(valueInfo(gr, sub).name);
+        else if (f === 1) {
+          // Node details serve diagnostics (input scaling); a node that cannot be read is left out
+          // rather than refusing a file the runtime may still judge for itself.
+          const n = lenient(() => nodeInfo(gr, sub, constants));
+          if (n) nodes.push(n);
+        } else if (f === 5) {
           const loc = externalLocation(gr, sub);
           if (loc) external.add(loc);
-          const tr = new Reader(b, sub.start, sub.end);
-          while (!tr.done) {
-            const tk = tr.varint();
-            if (tk === (8 << 3) + 2) inits.add(tr.string());
-            else tr.skip(tk & 7);
+          const t = lenient(() => smallTensor(gr, sub));
+          if (t) {
+            inits.add(t.name);
+            if (t.values) constants[t.name] = t.values;
           }
         }
       }
       // Older exporters list initializers among the inputs; they are not inputs a caller feeds.
-      inputs = ins.filter((n) => !inits.has(n));
+      inputInfo = ins.filter((v) => !inits.has(v.name));
       outputs = outs;
     } else {
       r.skip(wire);
@@ -270,12 +531,35 @@ export function readOnnxHeader(b: Uint8Array): OnnxHeader {
     ...(docString === undefined ? {} : { docString }),
     opsets,
     metadata,
-    inputs,
+    inputs: inputInfo.map((v) => v.name),
     outputs,
     externalDataFiles: [...external],
+    inputInfo,
+    nodes,
+    constants,
   };
 }
 
 export function isTestFixture(h: Pick<OnnxHeader, 'producerName' | 'metadata'>): boolean {
   return h.producerName === FIXTURE_PRODUCER_NAME || h.metadata['fixture'] === 'true';
+}
+
+/**
+ * ORT-format files (flatbuffers) cannot be parsed here, but they keep the source model's producer name
+ * as a plain string: the project's fixtures converted to ORT format are found by it, so they are
+ * labelled "test fixture" like their ONNX twins.
+ */
+export function isOrtFixture(b: Uint8Array): boolean {
+  if (!isOrtFormat(b)) return false;
+  const needle = new TextEncoder().encode(FIXTURE_PRODUCER_NAME);
+  const first = needle[0];
+  outer: for (
+    let i = b.indexOf(first ?? 0);
+    i >= 0 && i <= b.length - needle.length;
+    i = b.indexOf(first ?? 0, i + 1)
+  ) {
+    for (let j = 1; j < needle.length; j++) if (b[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
 }
