@@ -9,29 +9,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { MODEL_PRESETS, hubUrl } from '../src/core/models/registry';
-import { fixturePair, hfSam2EncoderExternal } from './fixtures/sam-fixtures';
+import { presetFixture } from './fixtures/presets';
 
 export type Fault =
   'html' | '404' | '500' | '500-once' | 'truncate' | 'stall' | 'drop-once' | 'no-range' | 'slow';
 
-/** Every preset's files, backed by the fixture of the preset's contract. */
+/** Every preset's files, each backed by the exact-contract fixture of that preset (tools/fixtures/presets.ts). */
 export function hubFiles(): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   const path = (repo: string, rev: string, f: string) =>
     new URL(hubUrl('http://h', repo, rev, f)).pathname.slice(1);
-  for (const p of MODEL_PRESETS) {
-    const pair = fixturePair(p.contract);
-    if (p.encoder.externalData?.length && p.contract === 'hf-sam2') {
-      const first = p.encoder.externalData[0];
-      const name = first ? (first.path.split('/').pop() ?? first.path) : 'vision_encoder.onnx_data';
-      const ext = hfSam2EncoderExternal(name);
-      files.set(path(p.repo, p.revision, p.encoder.path), ext.encoder);
-      if (first) files.set(path(p.repo, p.revision, first.path), ext.data);
-    } else {
-      files.set(path(p.repo, p.revision, p.encoder.path), pair.encoder);
-    }
-    files.set(path(p.repo, p.revision, p.decoder.path), pair.decoder);
-  }
+  for (const p of MODEL_PRESETS)
+    for (const [f, bytes] of presetFixture(p).files) files.set(path(p.repo, p.revision, f), bytes);
   return files;
 }
 

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startModelHost, type ModelHost } from '../../tools/model-host';
 import { fixturePair, hfSam2EncoderExternal } from '../../tools/fixtures/sam-fixtures';
+import { presetFixture } from '../../tools/fixtures/presets';
 import { AppError } from '../core/errors';
 import { presetById } from '../core/models/registry';
 import { fetchModelFile, MemoryModelCache, sha256Hex, type DownloadProgress } from './model-fetch';
@@ -73,7 +74,10 @@ describe('model download', () => {
     const path =
       'onnx-community/sam2.1-hiera-tiny-ONNX/resolve/main/onnx/prompt_encoder_mask_decoder_quantized.onnx';
     const f = await fetchModelFile(fault('drop-once', path), { kind: 'model', cache });
-    expect(f.sha256).toBe(await sha256Hex(fixturePair('hf-sam2').decoder));
+    const served = presetFixture(presetById('sam2.1-tiny-q8')!).files.get(
+      'onnx/prompt_encoder_mask_decoder_quantized.onnx',
+    );
+    expect(f.sha256).toBe(await sha256Hex(served!));
     expect(host.requests.some((r) => r.includes('drop-once') && r.includes('bytes='))).toBe(true);
     expect(cache.map.get(fault('drop-once', path))?.meta.sha256).toBe(f.sha256);
   });
@@ -81,7 +85,10 @@ describe('model download', () => {
   it('restarts from zero when the server ignores Range', async () => {
     const path = 'Xenova/slimsam-77-uniform/resolve/main/onnx/prompt_encoder_mask_decoder_quantized.onnx';
     const f = await fetchModelFile(fault('no-range', path), { kind: 'model' });
-    expect(f.sha256).toBe(await sha256Hex(fixturePair('hf-sam').decoder));
+    const served = presetFixture(presetById('slimsam-77-q8')!).files.get(
+      'onnx/prompt_encoder_mask_decoder_quantized.onnx',
+    );
+    expect(f.sha256).toBe(await sha256Hex(served!));
   });
 
   it('refuses a SHA-256 mismatch and caches nothing', async () => {

@@ -75,6 +75,7 @@ export const MODEL_PRESETS: readonly ModelPreset[] = [
   {
     id: 'sam-vit-b-hf-q8',
     label: 'SAM ViT-B (transformers.js, q8)',
+    notes: 'No box input on this revision: box prompts are skipped for this model and say so.',
     family: 'SAM',
     contract: 'hf-sam',
     repo: 'Xenova/sam-vit-base',
@@ -96,7 +97,8 @@ export const MODEL_PRESETS: readonly ModelPreset[] = [
     encoder: { path: 'onnx/vision_encoder_quantized.onnx', approxBytes: 9 * MB },
     decoder: { path: 'onnx/prompt_encoder_mask_decoder_quantized.onnx', approxBytes: 4.9 * MB },
     license: 'Apache-2.0',
-    notes: 'A pruned SAM ViT-B (77% fewer parameters): fast, lower quality.',
+    notes:
+      'A pruned SAM ViT-B (77% fewer parameters): fast, lower quality. No box input on this revision: box prompts are skipped for this model.',
   },
   {
     id: 'sam2.1-tiny-q8',
@@ -106,8 +108,18 @@ export const MODEL_PRESETS: readonly ModelPreset[] = [
     repo: 'onnx-community/sam2.1-hiera-tiny-ONNX',
     revision: 'main',
     precision: 'q8',
-    encoder: { path: 'onnx/vision_encoder_quantized.onnx', approxBytes: 52 * MB },
-    decoder: { path: 'onnx/prompt_encoder_mask_decoder_quantized.onnx', approxBytes: 10 * MB },
+    // The quantized graphs keep their weights in `.onnx_data` files too (shared model-contracts.md);
+    // the split between graph and weights is approximate (≈ 62 MB in all).
+    encoder: {
+      path: 'onnx/vision_encoder_quantized.onnx',
+      approxBytes: 1 * MB,
+      externalData: [{ path: 'onnx/vision_encoder_quantized.onnx_data', approxBytes: 51 * MB }],
+    },
+    decoder: {
+      path: 'onnx/prompt_encoder_mask_decoder_quantized.onnx',
+      approxBytes: 1 * MB,
+      externalData: [{ path: 'onnx/prompt_encoder_mask_decoder_quantized.onnx_data', approxBytes: 9 * MB }],
+    },
     paramsM: 38.9,
     license: 'Apache-2.0',
   },
@@ -141,8 +153,16 @@ export const MODEL_PRESETS: readonly ModelPreset[] = [
     repo: 'onnx-community/sam2.1-hiera-small-ONNX',
     revision: 'main',
     precision: 'q8',
-    encoder: { path: 'onnx/vision_encoder_quantized.onnx', approxBytes: 60 * MB },
-    decoder: { path: 'onnx/prompt_encoder_mask_decoder_quantized.onnx', approxBytes: 10 * MB },
+    encoder: {
+      path: 'onnx/vision_encoder_quantized.onnx',
+      approxBytes: 1 * MB,
+      externalData: [{ path: 'onnx/vision_encoder_quantized.onnx_data', approxBytes: 59 * MB }],
+    },
+    decoder: {
+      path: 'onnx/prompt_encoder_mask_decoder_quantized.onnx',
+      approxBytes: 1 * MB,
+      externalData: [{ path: 'onnx/prompt_encoder_mask_decoder_quantized.onnx_data', approxBytes: 9 * MB }],
+    },
     paramsM: 46,
     license: 'Apache-2.0',
   },
@@ -155,11 +175,13 @@ export const MODEL_PRESETS: readonly ModelPreset[] = [
     revision: 'main',
     precision: 'fp32',
     encoder: { path: 'sam2_hiera_tiny_encoder.with_runtime_opt.ort', approxBytes: 134 * MB },
-    decoder: { path: 'sam2_hiera_tiny_decoder.onnx', approxBytes: 20.6 * MB },
+    // next-sam's current decoder (commit 4c28597). The repository's `sam2_hiera_tiny_decoder.onnx` is its
+    // first export, with an extra `orig_im_size` input: the app refuses that file by name.
+    decoder: { path: 'sam2_hiera_tiny_decoder_pr1.onnx', approxBytes: 20.6 * MB },
     paramsM: 38.9,
     license: 'Apache-2.0',
     notes:
-      'The original SAM 2 (not 2.1) in the samexporter layout used by webgpu-sam2 and AnyLabeling; the encoder is in ORT format.',
+      'The original SAM 2 (not 2.1) in the samexporter layout used by next-sam and webgpu-sam2; the encoder is in ORT format.',
   },
 ];
 
