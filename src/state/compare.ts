@@ -59,6 +59,8 @@ export interface SlotModel {
   readonly threads?: number;
   readonly isFixture: boolean;
   readonly createMs?: number;
+  /** What the encoder graph does to its input and so what the app feeds it (detected at load). */
+  readonly encoderInput?: string;
   readonly progress?: {
     readonly file: string;
     readonly fileIndex: number;

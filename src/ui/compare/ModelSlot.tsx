@@ -92,6 +92,11 @@ export function ModelSlot({ slot }: { slot: Slot }) {
               : `WebAssembly, ${m.threads ?? 1} thread${m.threads === 1 ? '' : 's'}`}{' '}
             · sessions {fmtMs(m.createMs)}
           </div>
+          {m.encoderInput && (
+            <div className="muted" data-testid={`encoder-input-${slot}`}>
+              encoder input: {m.encoderInput}
+            </div>
+          )}
           <details>
             <summary>files and SHA-256</summary>
             <ul className="files">
