@@ -952,6 +952,7 @@ export class CompareEngine implements CompareActions {
       threads: r.threads,
       isFixture: m.provenance.isFixture,
       createMs: r.createMs,
+      encoderInput: `${m.provenance.encoderInput.feeds}${m.provenance.encoderInput.kind === 'affine' ? ` — in the graph: ${m.provenance.encoderInput.ops}` : ''}`,
       files: m.provenance.files.map((f) => ({
         name: f.name,
         bytes: f.bytes,
