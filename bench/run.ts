@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: the app's real costs on this machine, side by side with the same engine bare in Node
- * and with native onnxruntime-node. Writes bench/results/latest.json (schema: bench/README.md) and
- * bench/results/latest.md. Not part of `npm test`: timings are never asserted, only reported.
+ * and with native onnxruntime-node (installed on first use into bench/.native, see ./native-ort.ts).
+ * Writes bench/results/latest.json (schema: bench/README.md) and bench/results/latest.md. Not part of
+ * `npm test`: timings are never asserted, only reported.
  *
- *   npm run bench [-- --repeats 3 --quick --no-build]
+ *   npm run bench [-- --repeats 3 --quick --no-build --no-native]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,6 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Page } from '@playwright/test';
-import * as ortn from 'onnxruntime-node';
 import * as ortw from 'onnxruntime-web';
 import { fixturePair, type FixtureContract } from '../tools/fixtures/sam-fixtures';
 import { decoderCalls, encoderFeeds, CONTRACTS, type ContractId } from '../src/core/models';
@@ -23,6 +23,7 @@ import { assembleStudy } from '../src/core/io/study';
 import { IDENTITY3, type Volume } from '../src/core/image/types';
 import { runBatch, type CaseSource } from '../src/batch/runner';
 import { LocalInference } from '../src/runtime/local-inference';
+import { loadNativeOrt, type NativeOrt, type OrtLike } from './native-ort';
 import { hieraTShapeEncoder, vitBShapeEncoder } from './shape-models';
 
 const args = process.argv.slice(2);
@@ -69,7 +70,6 @@ const log = (m: string) => process.stderr.write(`${new Date().toISOString().slic
 
 // ---- Node: the same engine bare (onnxruntime-web wasm) and native onnxruntime-node -------------------
 
-type OrtLike = typeof ortw;
 function tensor(ort: OrtLike, t: TensorData) {
   if (t.type === 'int64') return new ort.Tensor('int64', t.data, [...t.dims]);
   if (t.type === 'float32') return new ort.Tensor('float32', t.data, [...t.dims]);
@@ -367,6 +367,16 @@ function bundle(): {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // First, so that a first-use install (or its failure) shows up before the long browser part.
+  const native: NativeOrt = flag('no-native')
+    ? { ok: false, reason: 'skipped (--no-native)' }
+    : await loadNativeOrt(log);
+  const ortn = native.ok ? native.ort : null;
+  log(
+    native.ok
+      ? `native onnxruntime-node ${native.version}`
+      : `native onnxruntime-node unavailable, its figures will be reported as such: ${native.reason}`,
+  );
   if (!flag('no-build')) {
     log('building the production app');
     execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -600,11 +610,11 @@ async function main(): Promise<void> {
   for (const e of encoders) {
     log(`node wasm ${e.id} ${THREADS} threads`);
     const w = await encoderTimes(ortw, e.bytes, e.contract, THREADS, 1, R, false);
-    log(`native ${e.id} ${THREADS} threads`);
-    const n = await encoderTimes(ortn, e.bytes, e.contract, THREADS, 2, R, true);
+    if (ortn) log(`native ${e.id} ${THREADS} threads`);
+    const n = ortn ? await encoderTimes(ortn, e.bytes, e.contract, THREADS, 2, R, true) : null;
     node[e.id] = {
       wasm: { encode: fig(w.runs, 'ms'), createMs: w.createMs, peakRssMb: w.peakRssMb },
-      native: { encode: fig(n.runs, 'ms'), createMs: n.createMs, peakRssMb: n.peakRssMb },
+      native: n && { encode: fig(n.runs, 'ms'), createMs: n.createMs, peakRssMb: n.peakRssMb },
       gmac: e.gmac,
     };
   }
@@ -612,8 +622,11 @@ async function main(): Promise<void> {
   for (const c of decoders) {
     log(`node decoder ${c}`);
     const w = await decoderTimes(ortw, c, THREADS, clicks, false);
-    const n = await decoderTimes(ortn, c, THREADS, clicks, true);
-    nodeDec[c] = { wasm: { p50: pct(w, 50), p95: pct(w, 95) }, native: { p50: pct(n, 50), p95: pct(n, 95) } };
+    const n = ortn ? await decoderTimes(ortn, c, THREADS, clicks, true) : null;
+    nodeDec[c] = {
+      wasm: { p50: pct(w, 50), p95: pct(w, 95) },
+      native: n && { p50: pct(n, 50), p95: pct(n, 95) },
+    };
   }
   results['node'] = node;
   results['nodeDecoders'] = nodeDec;
@@ -639,19 +652,17 @@ async function main(): Promise<void> {
   );
   const b = results['batch'] as { reuse: number; noReuse: number };
   const bundleR = results['bundle'] as { initialJsKbGzip: number };
-  const target = (
-    id: string,
-    value: number,
-    limit: number | null,
-    unit: string,
-    cmp: 'le' | 'ge' = 'le',
-  ) => ({
-    id,
-    value,
-    limit,
-    unit,
-    met: limit === null ? null : cmp === 'le' ? value <= limit : value >= limit,
-  });
+  // A value that could not be measured (e.g. no native reference: NaN) is null, and so is its `met`.
+  const target = (id: string, value: number, limit: number | null, unit: string, cmp: 'le' | 'ge' = 'le') => {
+    const v = Number.isFinite(value) ? value : null;
+    return {
+      id,
+      value: v,
+      limit,
+      unit,
+      met: limit === null || v === null ? null : cmp === 'le' ? v <= limit : v >= limit,
+    };
+  };
   const targets = [
     target('encoder-vitb-ratio', bEnc('vitb') / med(node, 'vitb', 'wasm', 'encode'), 1.15, 'x'),
     target('encoder-hiera-ratio', bEnc('hiera') / med(node, 'hiera', 'wasm', 'encode'), 1.15, 'x'),
@@ -678,7 +689,11 @@ async function main(): Promise<void> {
       quick: QUICK,
       warmupSec: WARMUP_MS / 1000,
     },
-    notes: `Encoders are shape-equivalent (layer structure and FLOPs of the real ones, random tiled weights): cost only, not SAM. Decoders and click latency use the contract fixtures and are timed after ${WARMUP_MS / 1000} s of the same decodes or clicks, uncounted (V8 optimises onnxruntime's wasm in the background for about 10 s after a worker starts).`,
+    notes:
+      `Encoders are shape-equivalent (layer structure and FLOPs of the real ones, random tiled weights): cost only, not SAM. Decoders and click latency use the contract fixtures and are timed after ${WARMUP_MS / 1000} s of the same decodes or clicks, uncounted (V8 optimises onnxruntime's wasm in the background for about 10 s after a worker starts).` +
+      (native.ok
+        ? ` Native reference: onnxruntime-node ${native.version} (CPU).`
+        : ` Native onnxruntime-node unavailable (${native.reason}): its figures are null.`),
     ...results,
     targets,
     durationSec: (Date.now() - started) / 1000,
@@ -703,7 +718,7 @@ function markdown(o: Record<string, unknown>): string {
   >;
   const node = o['node'] as Record<
     string,
-    { wasm: { encode: Figure; peakRssMb: number }; native: { encode: Figure }; gmac: number }
+    { wasm: { encode: Figure; peakRssMb: number }; native: { encode: Figure } | null; gmac: number }
   >;
   const lines = [
     '# Benchmark results',
@@ -720,7 +735,7 @@ function markdown(o: Record<string, unknown>): string {
   for (const id of ['vitb', 'hiera']) {
     const n = node[id];
     lines.push(
-      `| ${id === 'vitb' ? 'SAM ViT-B shape' : 'SAM 2 Hiera-T shape'} | ${n ? n.gmac.toFixed(0) : '—'} | ${f(bEnc[`${id}-wasm-${String(m['threads'])}t`]?.encode)} | ${f(bEnc[`${id}-wasm-1t`]?.encode)} | ${f(n?.wasm.encode)} | ${f(n?.native.encode)} | ${f(bEnc[`${id}-webgpu`]?.encode)} |`,
+      `| ${id === 'vitb' ? 'SAM ViT-B shape' : 'SAM 2 Hiera-T shape'} | ${n ? n.gmac.toFixed(0) : '—'} | ${f(bEnc[`${id}-wasm-${String(m['threads'])}t`]?.encode)} | ${f(bEnc[`${id}-wasm-1t`]?.encode)} | ${f(n?.wasm.encode)} | ${f(n?.native?.encode)} | ${f(bEnc[`${id}-webgpu`]?.encode)} |`,
     );
   }
   const dec = o['browserDecoders'] as Record<
@@ -729,7 +744,7 @@ function markdown(o: Record<string, unknown>): string {
   >;
   const nd = o['nodeDecoders'] as Record<
     string,
-    { wasm: { p50: number; p95: number }; native: { p50: number; p95: number } }
+    { wasm: { p50: number; p95: number }; native: { p50: number; p95: number } | null }
   >;
   lines.push(
     '',
@@ -738,7 +753,7 @@ function markdown(o: Record<string, unknown>): string {
     '| contract | browser, inference worker (all threads) | + post-processing p50 | browser, decoder worker (1 thread, opt-in) | Node wasm | native |',
     '|---|---|---|---|---|---|',
   );
-  const pp = (x: { p50: number; p95: number } | undefined) =>
+  const pp = (x: { p50: number; p95: number } | null | undefined) =>
     x ? `${x.p50.toFixed(1)} / ${x.p95.toFixed(1)}` : '—';
   for (const c of Object.keys(dec))
     lines.push(
@@ -795,13 +810,14 @@ function markdown(o: Record<string, unknown>): string {
   );
   for (const t of o['targets'] as {
     id: string;
-    value: number;
+    value: number | null;
     limit: number | null;
     unit: string;
     met: boolean | null;
   }[]) {
+    const met = t.value === null ? 'unavailable' : t.met === null ? 'reported' : t.met ? 'yes' : '**no**';
     lines.push(
-      `| ${t.id} | ${t.value.toFixed(2)} ${t.unit} | ${t.limit === null ? '—' : `${t.limit.toFixed(2)} ${t.unit}`} | ${t.met === null ? 'reported' : t.met ? 'yes' : '**no**'} |`,
+      `| ${t.id} | ${t.value === null ? '—' : `${t.value.toFixed(2)} ${t.unit}`} | ${t.limit === null ? '—' : `${t.limit.toFixed(2)} ${t.unit}`} | ${met} |`,
     );
   }
   return lines.join('\n') + '\n';
