@@ -9,8 +9,9 @@ import type { SelectionRule } from '../core/models/selection';
 import { BatchStore, type RunMeta } from '../batch/idb-store';
 import { loadCase } from '../batch/case-loader';
 import type { DatasetPlan, ManualMapping } from '../batch/layouts/types';
-import { RESULT_COLUMNS, toCsv, type ResultRow } from '../batch/results';
-import { pairedSummary, summarize, SUMMARY_COLUMNS } from '../batch/summary';
+import { isErrorRow, RESULT_COLUMNS, toCsv, withStatus, type ResultRow } from '../batch/results';
+import { outcomeStatus } from '../batch/runner';
+import { PAIRED_COLUMNS, pairedSummary, summarize, SUMMARY_COLUMNS } from '../batch/summary';
 import { promptPoint, type PromptBox } from '../core/prompts/types';
 import { useBatchStore, type RunListItem } from '../state/batch';
 import { useCompareStore } from '../state/compare';
@@ -45,6 +46,21 @@ export class BatchEngine implements BatchActions {
     const w = new Worker(new URL('./batch-worker.ts', import.meta.url), { type: 'module', name: 'batch' });
     w.onmessage = (ev: MessageEvent<BatchEvent>) => {
       this.onEvent(ev.data);
+    };
+    // A worker that crashed (an uncaught error, a failed start) sends nothing more: end the run as
+    // failed rather than leave the view on "running"; the next action starts a fresh worker.
+    w.onerror = (ev: ErrorEvent) => {
+      ev.preventDefault();
+      if (this.worker === w) this.worker = null;
+      w.terminate();
+      this.onEvent({
+        kind: 'error',
+        error: toAppError(
+          ev.message || 'the batch worker stopped',
+          'worker-terminated',
+          'The batch worker crashed',
+        ).toJSON(),
+      });
     };
     this.worker = w;
     return w;
@@ -120,6 +136,7 @@ export class BatchEngine implements BatchActions {
       runId: null,
       resumeOf: null,
       errors: [],
+      outcome: null,
       progress: null,
     });
     this.send({ kind: 'scan', files, rootName, settings: this.settings() });
@@ -168,8 +185,9 @@ export class BatchEngine implements BatchActions {
     switch (e.kind) {
       case 'scanned': {
         this.plan = e.plan;
+        // A failed run ('error') is not resumed: its failed units are stored, so a resume would skip them.
         const unfinished = s.runs.find(
-          (r) => r.status !== 'done' && this.fingerprintOf(r.id) === this.fingerprint,
+          (r) => r.status !== 'done' && r.status !== 'error' && this.fingerprintOf(r.id) === this.fingerprint,
         );
         s.patch({
           phase: 'ready',
@@ -189,16 +207,18 @@ export class BatchEngine implements BatchActions {
       case 'progress':
         s.patch({ progress: e.progress, memory: e.memory ?? null });
         return;
-      case 'done':
+      case 'done': {
+        const status = outcomeStatus(e.outcome, e.cancelled);
         s.patch({
-          phase: 'done',
-          status: e.cancelled
-            ? `Cancelled: ${e.done} units finished and kept.`
-            : `Finished: ${e.done} units (${e.skipped} already done).`,
-          errors: e.errors,
+          phase: e.outcome.failed ? 'error' : 'done',
+          status,
+          errors: e.outcome.errors,
+          outcome: e.outcome,
         });
+        if (e.outcome.failed) useCompareStore.getState().toast('error', status);
         void this.afterRun();
         return;
+      }
       case 'error':
         s.patch({ phase: 'error', status: e.error.message });
         useCompareStore.getState().toast('error', e.error.message, e.error.detail);
@@ -254,8 +274,20 @@ export class BatchEngine implements BatchActions {
       phase: 'running',
       runId,
       status: 'Starting…',
-      progress: { done: 0, skipped: 0, total, unitsPerMinute: 0, etaSec: null, currentCase: '' },
+      progress: {
+        done: 0,
+        skipped: 0,
+        total,
+        unitsPerMinute: 0,
+        etaSec: null,
+        currentCase: '',
+        unitsWithFailures: 0,
+        unitsFailed: 0,
+        failedRows: 0,
+      },
       memory: null,
+      errors: [],
+      outcome: null,
     });
     this.send({
       kind: 'run',
@@ -293,7 +325,10 @@ export class BatchEngine implements BatchActions {
   }
 
   async loadRun(id: string): Promise<void> {
-    const rows = await this.store.rows(id);
+    // Rows saved before the status column read as computed ('ok') rows.
+    const rows = (await this.store.rows(id)).map(withStatus);
+    // The last run's failures and counts belong to that run only.
+    if (id !== this.s.runId) this.s.patch({ errors: [], outcome: null });
     this.s.patch({ runId: id, rows });
   }
 
@@ -323,25 +358,7 @@ export class BatchEngine implements BatchActions {
       );
     else if (what === 'paired') {
       const p = RULES.flatMap((r) => pairedSummary(rows, r, 'dice', String(this.s.seed)));
-      const cols = [
-        'dataset',
-        'modality',
-        'structure',
-        'strategy',
-        'n_points',
-        'rule',
-        'metric',
-        'n',
-        'meanDiff',
-        'ciLow',
-        'ciHigh',
-        'wilcoxonP',
-        'method',
-        'winsA',
-        'winsB',
-        'ties',
-      ] as const;
-      saveBytes(`${this.base()}_paired.csv`, new TextEncoder().encode(toCsv(p, cols)), 'text/csv');
+      saveBytes(`${this.base()}_paired.csv`, new TextEncoder().encode(toCsv(p, PAIRED_COLUMNS)), 'text/csv');
     } else void this.exportProvenance();
   }
 
@@ -362,6 +379,20 @@ export class BatchEngine implements BatchActions {
       },
       settings: meta?.settings ?? this.settings(),
       selectionRules: RULES,
+      results: {
+        rows: this.s.rows.length,
+        failedRows: this.s.rows.filter(isErrorRow).length,
+        lastRun: this.s.outcome
+          ? {
+              units: this.s.outcome.done,
+              skipped: this.s.outcome.skipped,
+              unitsWithFailures: this.s.outcome.unitsWithFailures,
+              unitsFailed: this.s.outcome.unitsFailed,
+              casesUnreadable: this.s.outcome.casesFailed,
+              failed: this.s.outcome.failed,
+            }
+          : null,
+      },
       metrics: {
         nsdToleranceMm: 2,
         hd95: 'max of directed 95th percentiles',

@@ -184,9 +184,11 @@ export class BatchHost {
       req.totalUnits,
     );
     const cancelled = this.abort.signal.aborted;
-    await this.store.putRun({ ...meta, status: cancelled ? 'cancelled' : 'done' });
+    // A run in which nothing succeeded is 'error', not 'done' (and is not offered for resuming: its
+    // failed units are stored, so a resume would skip them all).
+    await this.store.putRun({ ...meta, status: r.failed ? 'error' : cancelled ? 'cancelled' : 'done' });
     await inf.close();
-    this.post({ kind: 'done', done: r.done, skipped: r.skipped, errors: r.errors, cancelled });
+    this.post({ kind: 'done', outcome: r, cancelled });
   }
 }
 

@@ -3,7 +3,7 @@ import type { SerializedAppError } from '../core/errors';
 import type { IntensityWindow } from '../core/image/intensity';
 import type { ProtocolSettings } from '../core/prompts/protocol';
 import type { DatasetPlan, ManualMapping } from '../batch/layouts/types';
-import type { BatchProgress, SliceSampling } from '../batch/runner';
+import type { BatchOutcome, BatchProgress, SliceSampling } from '../batch/runner';
 import type { EmbeddingMemory } from '../runtime/local-inference';
 
 export interface DatasetInput {
@@ -70,9 +70,8 @@ export type BatchEvent =
   | { readonly kind: 'status'; readonly text: string }
   | {
       readonly kind: 'done';
-      readonly done: number;
-      readonly skipped: number;
-      readonly errors: readonly { case: string; message: string }[];
+      /** What the run did, failures counted (a run whose every unit failed has `failed` set). */
+      readonly outcome: BatchOutcome;
       readonly cancelled: boolean;
     }
   | { readonly kind: 'error'; readonly error: SerializedAppError };

@@ -1,12 +1,22 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fixturePair } from '../../tools/fixtures/sam-fixtures';
+import { AppError } from '../core/errors';
 import { IDENTITY3, type Volume } from '../core/image/types';
 import { assembleStudy, type Study } from '../core/io/study';
 import { DEFAULT_PROTOCOL } from '../core/prompts/protocol';
 import { twoShapeScene } from '../core/testing/synthetic';
 import { LocalInference } from '../runtime/local-inference';
 import type { ResultRow } from './results';
-import { enumerateUnits, runBatch, type BatchModel, type CaseSource, type ResultSink } from './runner';
+import {
+  enumerateUnits,
+  outcomeStatus,
+  runBatch,
+  type BatchInference,
+  type BatchModel,
+  type CaseSource,
+  type ResultSink,
+} from './runner';
+import { pairedSummary, summarize } from './summary';
 
 /** A 2-slice synthetic study: the scene on slice 0, the same scene shifted on slice 1, with a label map. */
 function study(id: string): Study {
@@ -138,7 +148,7 @@ describe('batch runner', () => {
     const best = rows.filter(
       (x) => x.strategy === 'centre-random' && x.n_points === 1 && x.selected_by.includes('oracle'),
     );
-    expect(Math.min(...best.map((x) => x.dice))).toBeGreaterThan(0.8);
+    expect(Math.min(...best.map((x) => x.dice ?? NaN))).toBeGreaterThan(0.8);
   });
 
   it('resumes without recounting and cancels keeping finished units', async () => {
@@ -219,5 +229,207 @@ describe('batch runner', () => {
     const ns = [...new Set(rows.map((x) => x.n_points))];
     expect(ns[0]).toBe(1);
     for (const x of rows) expect(JSON.parse(x.points)).toHaveLength(x.n_points);
+  });
+
+  describe('failure isolation', () => {
+    const threeStrategies = {
+      ...opts,
+      protocol: { ...opts.protocol, strategies: ['centre-random', 'pos-neg', 'box'] as const },
+    };
+    /** The fixtures through a wrapper that can fail chosen calls. */
+    const faulty = (f: {
+      encode?: (slot: 'sam' | 'sam2') => boolean;
+      decode?: (slot: 'sam' | 'sam2', prompts: Parameters<BatchInference['decode']>[2]) => boolean;
+    }): BatchInference & { decodeCalls: number } => {
+      const w = {
+        decodeCalls: 0,
+        encode: (slot: 'sam' | 'sam2', key: string, image: Parameters<LocalInference['encode']>[2]) =>
+          f.encode?.(slot)
+            ? Promise.reject(new Error(`${slot} encoder exploded`))
+            : inf.encode(slot, key, image),
+        decode: (slot: 'sam' | 'sam2', key: string, prompts: Parameters<BatchInference['decode']>[2]) => {
+          w.decodeCalls++;
+          return f.decode?.(slot, prompts)
+            ? Promise.reject(
+                new AppError('invalid-argument', `${slot} decoder refused ${prompts.length} prompt sets`),
+              )
+            : inf.decode(slot, key, prompts);
+        },
+        release: inf.release,
+      };
+      return w;
+    };
+    const rowKey = (r: ResultRow) =>
+      `${r.case}|${r.slice}|${r.label_value}|${r.model_slot}|${r.strategy}|${r.n_points}|${r.candidate}`;
+    let clean: ResultRow[] = [];
+    beforeAll(async () => {
+      const sink = new MemorySink();
+      const r = await runBatch(cases, inf, sink, threeStrategies);
+      expect(r.unitsWithFailures).toBe(0);
+      clean = sink.rows();
+      expect(clean.every((x) => x.status === 'ok' && x.error === '')).toBe(true);
+    });
+
+    it("keeps everything else when SAM's decode refuses the box: SAM's other strategies and all of SAM 2", async () => {
+      const sink = new MemorySink();
+      const r = await runBatch(
+        cases,
+        faulty({ decode: (slot, prompts) => slot === 'sam' && prompts.some((p) => p.box) }),
+        sink,
+        threeStrategies,
+      );
+      expect(sink.units.size).toBe(8);
+      const rows = sink.rows();
+      const failed = rows.filter((x) => x.status === 'error');
+      // One error row per unit for SAM's one box prompt set, with the prompt and the message.
+      expect(failed).toHaveLength(8);
+      for (const x of failed) {
+        expect(x).toMatchObject({
+          model_slot: 'sam',
+          strategy: 'box',
+          n_points: 0,
+          points: '[]',
+          candidate: '',
+          selected_by: '',
+          predicted_iou: null,
+          dice: null,
+          iou: null,
+          nsd: null,
+          hd95: null,
+          pred_area: null,
+          decode_ms: null,
+        });
+        expect(x.box).toMatch(/^\[\d+,\d+,\d+,\d+\]$/);
+        expect(x.error).toBe('decode failed: sam decoder refused 1 prompt sets');
+        expect(x.gt_area).toBeGreaterThan(0);
+      }
+      // Every other row is there, as in a run without the failure.
+      const ok = rows.filter((x) => x.status === 'ok');
+      const expected = clean.filter((x) => !(x.model_slot === 'sam' && x.strategy === 'box'));
+      expect(ok.map(rowKey).sort()).toEqual(expected.map(rowKey).sort());
+      const dice = new Map(clean.map((x) => [rowKey(x), x.dice]));
+      for (const x of ok) expect(x.dice).toBe(dice.get(rowKey(x)));
+      expect(rows.filter((x) => x.model_slot === 'sam2' && x.strategy === 'box')).toHaveLength(8 * 3);
+      expect(r).toMatchObject({
+        done: 8,
+        unitsWithFailures: 8,
+        unitsFailed: 0,
+        failedRows: 8,
+        failed: false,
+      });
+      expect(outcomeStatus(r, false)).toBe(
+        'Finished: 8 units (0 already done), 8 with failures (8 failed rows).',
+      );
+    });
+
+    it('retries a decoder that cannot batch prompt sets one strategy, then one set, at a time: every row computed', async () => {
+      const sink = new MemorySink();
+      const w = faulty({ decode: (slot, prompts) => slot === 'sam2' && prompts.length > 1 });
+      const r = await runBatch(cases, w, sink, threeStrategies);
+      expect(r).toMatchObject({ done: 8, unitsWithFailures: 0, failedRows: 0, failed: false });
+      const rows = sink.rows();
+      expect(rows.every((x) => x.status === 'ok')).toBe(true);
+      expect(rows.map(rowKey).sort()).toEqual(clean.map(rowKey).sort());
+      const dice = new Map(clean.map((x) => [rowKey(x), x.dice]));
+      for (const x of rows) expect(x.dice).toBe(dice.get(rowKey(x)));
+      // Per unit: SAM one call; SAM 2 all at once (fails), centre-random n=1…3 (fails) and then each of
+      // its 3 sets, pos-neg, box.
+      expect(w.decodeCalls).toBe(8 * (1 + 1 + 1 + 3 + 1 + 1));
+    });
+
+    it("keeps SAM 2's rows when SAM's encoder fails, and records SAM's prompt sets as failed", async () => {
+      const sink = new MemorySink();
+      const r = await runBatch(cases, faulty({ encode: (slot) => slot === 'sam' }), sink, threeStrategies);
+      const rows = sink.rows();
+      const sam2 = rows.filter((x) => x.model_slot === 'sam2');
+      expect(sam2.map(rowKey).sort()).toEqual(
+        clean
+          .filter((x) => x.model_slot === 'sam2')
+          .map(rowKey)
+          .sort(),
+      );
+      expect(sam2.every((x) => x.status === 'ok')).toBe(true);
+      const sam = rows.filter((x) => x.model_slot === 'sam');
+      // One error row per planned prompt set: n = 1…3, pos+neg, box.
+      expect(sam).toHaveLength(8 * 5);
+      for (const x of sam) {
+        expect(x.status).toBe('error');
+        expect(x.error).toBe('encode failed: Error: sam encoder exploded');
+        expect(x.encode_ms).toBeNull();
+      }
+      expect(r).toMatchObject({
+        done: 8,
+        unitsWithFailures: 8,
+        unitsFailed: 0,
+        failedRows: 40,
+        failed: false,
+      });
+    });
+
+    it('ends as failed when every unit failed, or when no case loaded', async () => {
+      const sink = new MemorySink();
+      const r = await runBatch(cases, faulty({ encode: () => true }), sink, threeStrategies);
+      // The units are still written, with their error rows, so what failed is in the results.
+      expect(sink.units.size).toBe(8);
+      expect(sink.rows()).toHaveLength(8 * 2 * 5);
+      expect(sink.rows().every((x) => x.status === 'error')).toBe(true);
+      expect(r).toMatchObject({
+        done: 8,
+        unitsWithFailures: 8,
+        unitsFailed: 8,
+        failedRows: 80,
+        failed: true,
+      });
+      expect(r.firstError).toBe('encode failed: Error: sam encoder exploded');
+      expect(outcomeStatus(r, false)).toMatch(/^Failed: every unit failed \(8 units, 80 failed rows\)\./);
+      // Statistics have nothing to work on, and say how much failed.
+      const s = summarize(sink.rows(), ['predicted-iou'], ['dice']);
+      expect(s).toHaveLength(2 * 2 * 5); // structures × models × prompt sets
+      expect(s.every((x) => x.n === 0 && x.n_failed === 4)).toBe(true); // 2 cases × 2 slices each
+      expect(pairedSummary(sink.rows(), 'predicted-iou', 'dice', 'x').every((p) => p.n === 0)).toBe(true);
+
+      const unreadable: CaseSource[] = ['bad1', 'bad2'].map((id) => ({
+        id,
+        load: () => Promise.reject(new Error('not an image')),
+      }));
+      const none = await runBatch(unreadable, inf, new MemorySink(), opts);
+      expect(none).toMatchObject({ done: 0, casesFailed: 2, failed: true });
+      expect(outcomeStatus(none, false)).toMatch(/^Failed: no unit ran \(2 cases could not be loaded\)\./);
+      // A resumed run that only skipped finished units has not failed.
+      const again = await runBatch(cases, inf, sink, threeStrategies);
+      expect(again).toMatchObject({ done: 0, skipped: 8, failed: false });
+    });
+
+    it('stops the error-region sequence of the failing model only', async () => {
+      const sink = new MemorySink();
+      let calls = 0;
+      const r = await runBatch(
+        cases.slice(0, 1),
+        faulty({ decode: (slot) => slot === 'sam' && ++calls % 2 === 0 }),
+        sink,
+        { ...opts, protocol: { ...opts.protocol, strategies: ['error-region'], maxPoints: 3 } },
+      );
+      const rows = sink.rows();
+      const sam = rows.filter((x) => x.model_slot === 'sam');
+      // SAM: click 1 computed, click 2 failed, nothing after it.
+      for (const u of new Set(sam.map((x) => `${x.slice}|${x.label_value}`))) {
+        const mine = sam.filter((x) => `${x.slice}|${x.label_value}` === u);
+        expect(mine.filter((x) => x.status === 'error').map((x) => x.n_points)).toEqual([2]);
+        expect(Math.max(...mine.map((x) => x.n_points))).toBe(2);
+      }
+      expect(rows.filter((x) => x.model_slot === 'sam2').every((x) => x.status === 'ok')).toBe(true);
+      expect(r.failedRows).toBe(4);
+    });
+
+    it('ends the run on cancellation instead of recording it as a failed row', async () => {
+      const w = faulty({});
+      const cancelling: BatchInference = {
+        ...w,
+        decode: () => Promise.reject(new AppError('cancelled', 'stopped')),
+      };
+      await expect(runBatch(cases, cancelling, new MemorySink(), opts)).rejects.toMatchObject({
+        code: 'cancelled',
+      });
+    });
   });
 });

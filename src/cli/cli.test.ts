@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { AppError } from '../core/errors';
 import { parseCsv } from '../batch/results';
 import { parseArgs, shardFrom } from './args';
 import { main } from './evaluate';
@@ -124,6 +125,98 @@ describe('evaluate and merge', () => {
       expect(lines.join('')).toMatch(/Unknown model 'no-such-model'/);
     } finally {
       err.mockRestore();
+    }
+  });
+
+  it(
+    'keeps the computed rows and exits 0 when some prompt sets fail; says how many',
+    { timeout: 120_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'samcmp-cli-partial-'));
+      const lines: string[] = [];
+      const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+        lines.push(String(s));
+        return true;
+      });
+      try {
+        const code = await main([...base, '--out', dir], {
+          // SAM 2 refuses prompts with a negative click (the pos+neg strategy).
+          wrapInference: (inf) => ({
+            ...inf,
+            decode: (slot, key, prompts) =>
+              slot === 'sam2' && prompts.some((p) => p.points.some((q) => q.label === 0))
+                ? Promise.reject(new AppError('invalid-argument', 'no negatives here'))
+                : inf.decode(slot, key, prompts),
+          }),
+        });
+        expect(code).toBe(0);
+      } finally {
+        err.mockRestore();
+      }
+      const out = lines.join('');
+      const units = Number(
+        /units: (\d+) run, 0 already done; (\d+) with failures, 0 failed entirely;/.exec(out)?.[1],
+      );
+      expect(units).toBeGreaterThan(0);
+      expect(out).toContain(
+        `units: ${units} run, 0 already done; ${units} with failures, 0 failed entirely; ${units} failed rows`,
+      );
+      const rows = parseCsv(readFileSync(join(dir, 'results.csv'), 'utf8'));
+      const bad = rows.filter((r) => r['status'] === 'error');
+      expect(bad).toHaveLength(units);
+      for (const r of bad) {
+        expect(r).toMatchObject({ model_slot: 'sam2', strategy: 'pos-neg', dice: '', candidate: '' });
+        expect(r['error']).toBe('decode failed: no negatives here');
+      }
+      // Everything else was computed: SAM's pos+neg rows and both models' clicks.
+      expect(rows.filter((r) => r['status'] === 'ok' && r['strategy'] === 'pos-neg').length).toBeGreaterThan(
+        0,
+      );
+      expect(rows.filter((r) => r['status'] === 'ok' && r['model_slot'] === 'sam2').length).toBe(
+        units * 2 * 3,
+      );
+      const summary = parseCsv(readFileSync(join(dir, 'summary.csv'), 'utf8'));
+      const sam2PosNeg = summary.filter((r) => r['model_slot'] === 'sam2' && r['strategy'] === 'pos-neg');
+      expect(sam2PosNeg.length).toBeGreaterThan(0);
+      for (const r of sam2PosNeg) expect(r).toMatchObject({ n: '0' });
+      expect(sam2PosNeg.reduce((a, r) => a + Number(r['n_failed']), 0)).toBe(units * 3 * 4); // rules × metrics
+    },
+  );
+
+  it('exits non-zero when every unit failed, with the failures written', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'samcmp-cli-failed-'));
+    const lines: string[] = [];
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+      lines.push(String(s));
+      return true;
+    });
+    let code: number;
+    try {
+      code = await main([...base, '--out', dir], {
+        wrapInference: (inf) => ({ ...inf, encode: () => Promise.reject(new Error('no encoder today')) }),
+      });
+    } finally {
+      err.mockRestore();
+    }
+    expect(code).toBe(1);
+    const out = lines.join('');
+    const units = Number(/units: (\d+) run/.exec(out)?.[1]);
+    expect(units).toBeGreaterThan(0);
+    // 2 models × (n = 1, 2 and pos+neg) error rows per unit.
+    expect(out).toContain(`${units} with failures, ${units} failed entirely; ${units * 6} failed rows`);
+    expect(out).toMatch(/error: Every unit failed/);
+    const rows = parseCsv(readFileSync(join(dir, 'results.csv'), 'utf8'));
+    expect(rows).toHaveLength(units * 6);
+    for (const r of rows) {
+      expect(r['status']).toBe('error');
+      expect(r['error']).toBe('encode failed: Error: no encoder today');
+    }
+    // Running it again resumes (nothing left to run) and still says the results are unusable.
+    const again = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await main([...base, '--out', dir])).toBe(1);
+    } finally {
+      again.mockRestore();
     }
   });
 });

@@ -25,9 +25,24 @@ import { presetById } from '../core/models/registry';
 import { loadCase } from '../batch/case-loader';
 import { detectLayout } from '../batch/layouts';
 import type { DatasetFile } from '../batch/layouts/types';
-import { parseCsv, RESULT_COLUMNS, toCsv, unitKey, type ResultRow } from '../batch/results';
-import { runBatch, type BatchModel, type CaseSource } from '../batch/runner';
-import { pairedSummary, summarize, SUMMARY_COLUMNS } from '../batch/summary';
+import {
+  isErrorRow,
+  parseCsv,
+  RESULT_COLUMNS,
+  resultRowFromCsv,
+  toCsv,
+  unitKey,
+  withStatus,
+  type ResultRow,
+} from '../batch/results';
+import {
+  runBatch,
+  type BatchInference,
+  type BatchModel,
+  type BatchOutcome,
+  type CaseSource,
+} from '../batch/runner';
+import { PAIRED_COLUMNS, pairedSummary, summarize, SUMMARY_COLUMNS } from '../batch/summary';
 import { LocalInference } from '../runtime/local-inference';
 import { type CachedMeta, type ModelCache } from '../runtime/model-fetch';
 import { loadLocalFiles, loadPreset, type LoadedModel } from '../runtime/model-loader';
@@ -37,26 +52,12 @@ import { parseArgs, USAGE, type EvaluateArgs, type MergeArgs } from './args';
 
 const VERSION = '0.1.0';
 const RULES: SelectionRule[] = ['predicted-iou', 'first', 'oracle', 'single'];
-const PAIRED_COLUMNS = [
-  'dataset',
-  'modality',
-  'structure',
-  'strategy',
-  'n_points',
-  'rule',
-  'metric',
-  'n',
-  'nDropped',
-  'meanDiff',
-  'ciLow',
-  'ciHigh',
-  'wilcoxonP',
-  'wilcoxonStatistic',
-  'method',
-  'winsA',
-  'winsB',
-  'ties',
-] as const;
+
+/** Test seams: what the command line runs on, swapped in by the tests (failure injection). */
+export interface EvaluateHooks {
+  /** Wraps the inference engine the batch runs on. */
+  readonly wrapInference?: (inference: BatchInference) => BatchInference;
+}
 
 function walk(dir: string): string[] {
   const out: string[] = [];
@@ -153,7 +154,7 @@ function writeOutputs(
   writeFileSync(join(out, 'results.csv'), csv);
   // Summaries come from results.csv as written (10 significant digits), so a merge of shards, which
   // starts from those files, reproduces them exactly.
-  const rows = parseCsv(csv).map(fromCsv);
+  const rows = parseCsv(csv).map(resultRowFromCsv);
   writeFileSync(join(out, 'summary.csv'), toCsv(summarize(rows, RULES), SUMMARY_COLUMNS));
   const paired = RULES.flatMap((r) => pairedSummary(rows, r, 'dice', String(seed)));
   writeFileSync(join(out, 'paired.csv'), toCsv(paired, PAIRED_COLUMNS));
@@ -167,7 +168,7 @@ function readUnits(file: string): Map<string, ResultRow[]> {
     if (!line.trim()) continue;
     try {
       const u = JSON.parse(line) as { unit: string; rows: ResultRow[] };
-      out.set(u.unit, u.rows);
+      out.set(u.unit, u.rows.map(withStatus));
     } catch {
       // A line cut by a crash mid-write: that unit is simply run again.
     }
@@ -175,7 +176,15 @@ function readUnits(file: string): Map<string, ResultRow[]> {
   return out;
 }
 
-async function evaluate(a: EvaluateArgs): Promise<void> {
+/** The run's counts, then each failure the result rows cannot hold, for stderr. */
+export function outcomeLines(r: BatchOutcome): string[] {
+  return [
+    `units: ${r.done} run, ${r.skipped} already done; ${r.unitsWithFailures} with failures, ${r.unitsFailed} failed entirely; ${r.failedRows} failed rows; ${r.casesFailed} cases unreadable`,
+    ...r.errors.map((e) => `  error: ${e.case}${e.unit ? ` ${e.unit}` : ''}: ${e.message}`),
+  ];
+}
+
+async function evaluate(a: EvaluateArgs, hooks: EvaluateHooks): Promise<void> {
   configure(a.threads);
   const root = resolve(a.data);
   if (!existsSync(root) || !statSync(root).isDirectory())
@@ -242,7 +251,7 @@ async function evaluate(a: EvaluateArgs): Promise<void> {
   const t0 = Date.now();
   const r = await runBatch(
     cases,
-    inf,
+    hooks.wrapInference ? hooks.wrapInference(inf) : inf,
     {
       has: (u) => Promise.resolve(done.has(u)),
       put: (u, rows) => {
@@ -274,7 +283,15 @@ async function evaluate(a: EvaluateArgs): Promise<void> {
     },
   );
   process.stderr.write('\n');
-  for (const e of r.errors) process.stderr.write(`  error: ${e.case}: ${e.message}\n`);
+  for (const line of outcomeLines(r)) process.stderr.write(`${line}\n`);
+  // What failed, once per model, strategy and message (the rows themselves are in results.csv).
+  const failures = new Map<string, number>();
+  for (const rows of done.values())
+    for (const x of rows.filter(isErrorRow)) {
+      const k = `${x.model_slot} ${x.strategy}: ${x.error}`;
+      failures.set(k, (failures.get(k) ?? 0) + 1);
+    }
+  for (const [k, n] of [...failures].slice(0, 20)) process.stderr.write(`  failed rows: ${n} × ${k}\n`);
   await inf.close();
   const rows = [...done.entries()]
     .sort(([x], [y]) => x.localeCompare(y, 'en', { numeric: true }))
@@ -300,11 +317,28 @@ async function evaluate(a: EvaluateArgs): Promise<void> {
     window: a.window,
     nsdToleranceMm: 2,
     models: modelProv,
-    units: { done: r.done, skipped: r.skipped, errors: r.errors.length, seconds: (Date.now() - t0) / 1000 },
+    units: {
+      done: r.done,
+      skipped: r.skipped,
+      withFailures: r.unitsWithFailures,
+      failedEntirely: r.unitsFailed,
+      failedRows: r.failedRows,
+      casesUnreadable: r.casesFailed,
+      errors: r.errors.length,
+      seconds: (Date.now() - t0) / 1000,
+    },
   });
   process.stderr.write(`wrote ${rows.length} rows (${done.size} units) to ${a.out}\n`);
-  if (r.errors.length && r.done === 0 && done.size === 0)
-    throw new AppError('internal', 'Every unit failed; see the errors above.');
+  // Also when resuming a run whose every stored unit failed: nothing new ran, and nothing is usable.
+  const storedAllFailed =
+    done.size > 0 && [...done.values()].every((u) => u.length > 0 && u.every(isErrorRow));
+  if (r.failed || (r.done === 0 && storedAllFailed))
+    throw new AppError(
+      'internal',
+      r.done === 0 && r.casesFailed > 0
+        ? 'No case could be loaded; see the errors above.'
+        : 'Every unit failed (no computed row); see the errors above and the error column of results.csv.',
+    );
 }
 
 function merge(a: MergeArgs): void {
@@ -314,67 +348,45 @@ function merge(a: MergeArgs): void {
     const f = join(d, 'results.csv');
     if (!existsSync(f)) throw new AppError('invalid-argument', `${d} has no results.csv.`);
     for (const raw of parseCsv(readFileSync(f, 'utf8'))) {
-      const row = fromCsv(raw);
+      const row = resultRowFromCsv(raw);
       const u = `${unitKey(row.dataset, row.case, row.slice, row.label_value)}|${row.model_slot}|${row.strategy}|${row.n_points}|${row.candidate}`;
       byUnit.set(u, [row]);
     }
     if (existsSync(join(d, 'provenance.json')))
       provs.push(JSON.parse(readFileSync(join(d, 'provenance.json'), 'utf8')));
   }
+  // A prompt set that failed in one folder and was computed in another (a shard run again) keeps the
+  // computed rows only.
+  const promptSet = (r: ResultRow) =>
+    `${unitKey(r.dataset, r.case, r.slice, r.label_value)}|${r.model_slot}|${r.strategy}|${r.n_points}`;
+  const computed = new Set(
+    [...byUnit.values()]
+      .flat()
+      .filter((r) => !isErrorRow(r))
+      .map(promptSet),
+  );
   const rows = [...byUnit.entries()]
     .sort(([x], [y]) => x.localeCompare(y, 'en', { numeric: true }))
-    .flatMap(([, v]) => v);
+    .flatMap(([, v]) => v)
+    .filter((r) => !isErrorRow(r) || !computed.has(promptSet(r)));
+  const failedRows = rows.filter(isErrorRow).length;
   writeOutputs(a.out, rows, a.seed, {
     app: { name: 'sam-compare', version: VERSION },
     date: new Date().toISOString(),
     mergedFrom: a.dirs,
     shards: provs,
+    failedRows,
   });
-  process.stderr.write(`merged ${a.dirs.length} folders: ${rows.length} rows → ${a.out}\n`);
+  process.stderr.write(
+    `merged ${a.dirs.length} folders: ${rows.length} rows (${failedRows} failed rows) → ${a.out}\n`,
+  );
 }
 
-/** Parses one results.csv row back into typed values. */
-export function fromCsv(r: Record<string, string>): ResultRow {
-  const num = (k: string) => Number(r[k]);
-  return {
-    dataset: r['dataset'] ?? '',
-    case: r['case'] ?? '',
-    modality: r['modality'] ?? '',
-    slice: num('slice'),
-    structure: r['structure'] ?? '',
-    label_value: num('label_value'),
-    model_slot: r['model_slot'] === 'sam2' ? 'sam2' : 'sam',
-    model_id: r['model_id'] ?? '',
-    model_label: r['model_label'] ?? '',
-    contract: r['contract'] ?? '',
-    is_fixture: r['is_fixture'] === 'true',
-    strategy: r['strategy'] ?? '',
-    n_points: num('n_points'),
-    points: r['points'] ?? '[]',
-    box: r['box'] ?? '',
-    candidate: r['candidate'] ?? '',
-    predicted_iou: num('predicted_iou'),
-    selected_by: r['selected_by'] ?? '',
-    dice: num('dice'),
-    iou: num('iou'),
-    nsd: num('nsd'),
-    hd95: r['hd95'] === '' || r['hd95'] === undefined ? null : num('hd95'),
-    pred_area: num('pred_area'),
-    gt_area: num('gt_area'),
-    spacing_mm: r['spacing_mm'] ?? '',
-    window: r['window'] ?? '',
-    encode_ms: num('encode_ms'),
-    embedding_reused: r['embedding_reused'] === 'true',
-    decode_ms: num('decode_ms'),
-    seed: num('seed'),
-  };
-}
-
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], hooks: EvaluateHooks = {}): Promise<number> {
   try {
     const a = parseArgs(argv, process.env, cpus().length);
     if (a.command === 'merge') merge(a);
-    else await evaluate(a);
+    else await evaluate(a, hooks);
     return 0;
   } catch (e) {
     const err = toAppError(e, 'internal');

@@ -2,7 +2,7 @@
 import { create } from 'zustand';
 import type { SelectionRule } from '../core/models/selection';
 import type { ResultRow } from '../batch/results';
-import type { BatchProgress } from '../batch/runner';
+import type { BatchFailure, BatchOutcome, BatchProgress } from '../batch/runner';
 import type { MetricId } from '../batch/summary';
 import type { EmbeddingMemory } from '../runtime/local-inference';
 export type { EmbeddingMemory };
@@ -50,7 +50,10 @@ export interface BatchState {
   readonly rows: readonly ResultRow[];
   readonly rule: SelectionRule;
   readonly metric: MetricId;
-  readonly errors: readonly { readonly case: string; readonly message: string }[];
+  /** Failures of the last run that the result rows cannot hold (cases that did not load, units not written). */
+  readonly errors: readonly BatchFailure[];
+  /** The last run's counts (null before a run ends). */
+  readonly outcome: BatchOutcome | null;
   readonly patch: (p: Partial<Omit<BatchState, 'patch' | 'clear'>>) => void;
   readonly clear: () => void;
 }
@@ -80,6 +83,7 @@ const initial = {
   rule: 'predicted-iou' as SelectionRule,
   metric: 'dice' as MetricId,
   errors: [],
+  outcome: null,
 };
 
 export const useBatchStore = create<BatchState>()((set) => ({
