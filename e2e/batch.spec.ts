@@ -1,6 +1,6 @@
 /** Issue 5: the batch comparison in the browser, its exports, resume/cancel, and parity with the CLI. */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
@@ -196,4 +196,35 @@ test('real folders dropped as they are: HC18 ultrasound, the TotalSegmentator re
   await page.getByTestId('map-apply').click();
   await expect(page.getByTestId('preview-case')).toHaveCount(1);
   await expect(page.getByTestId('preview-case')).toContainText('colon (1)');
+});
+
+test('a run in which nothing can be computed ends as failed, with an error toast and the failures beside the results', async ({
+  page,
+}) => {
+  test.setTimeout(180_000);
+  await modelsThenBatch(page);
+  // An images/ + masks/ folder whose files are not images: every case fails to load.
+  const dir = mkdtempSync(join(tmpdir(), 'samcmp-broken-'));
+  mkdirSync(join(dir, 'images'));
+  mkdirSync(join(dir, 'masks'));
+  for (const n of ['a', 'b']) {
+    writeFileSync(join(dir, 'images', `${n}.png`), 'not a png');
+    writeFileSync(join(dir, 'masks', `${n}.png`), 'not a png either');
+  }
+  await page.getByTestId('batch-folder-input').setInputFiles(dir);
+  await expect(page.getByTestId('preview-case')).toHaveCount(2);
+  await page.getByTestId('batch-run').click();
+  const status = page.getByTestId('batch-status');
+  await expect(status).toContainText('Failed: no unit ran (2 cases could not be loaded).', {
+    timeout: 120_000,
+  });
+  await expect(status).not.toContainText('Finished');
+  await expect(page.getByTestId('toast-error').filter({ hasText: 'Failed: no unit ran' })).toBeVisible();
+  // What failed is listed where the results are, not folded away.
+  await expect(page.getByTestId('batch-failures')).toBeVisible();
+  await expect(page.getByTestId('run-error')).toHaveCount(2);
+  await expect(page.getByTestId('run-error').first()).toContainText('whole case');
+  // The view is not left running: it can run again.
+  await expect(page.getByTestId('batch-run')).toBeVisible();
+  await expect(page.getByTestId('batch-cancel')).toHaveCount(0);
 });

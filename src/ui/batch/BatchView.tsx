@@ -3,7 +3,14 @@ import { SELECTION_LABELS, type SelectionRule } from '../../core/models/selectio
 import { STRATEGY_LABELS, type StrategyId } from '../../core/prompts/protocol';
 import { LAYOUT_LABELS } from '../../batch/layouts/assemble';
 import type { LayoutId } from '../../batch/layouts/types';
-import { pairedSummary, summarize, type MetricId } from '../../batch/summary';
+import { isErrorRow } from '../../batch/results';
+import {
+  failureGroups,
+  pairedSummary,
+  SINGLE_RULE_SAM2_NOTE,
+  summarize,
+  type MetricId,
+} from '../../batch/summary';
 import { useBatchStore, type EmbeddingMemory } from '../../state/batch';
 import { useCompareStore } from '../../state/compare';
 import { useBatchActions } from '../context';
@@ -328,21 +335,126 @@ function Progress() {
           <span data-testid="batch-progress-text">
             {p.done + p.skipped} / {p.total} units · {p.unitsPerMinute.toFixed(1)} units/min · ETA{' '}
             {fmtEta(p.etaSec)} {p.currentCase && `· ${p.currentCase}`}
+            {p.unitsWithFailures > 0 &&
+              ` · ${p.unitsWithFailures} with failures (${p.failedRows} failed rows)`}
           </span>
           {b.memory && <EmbeddingMemoryLine m={b.memory} />}
         </div>
       )}
-      {b.errors.length > 0 && (
-        <details>
-          <summary className="error-text">{b.errors.length} units failed</summary>
-          <ul className="small">
-            {b.errors.map((e, i) => (
-              <li key={i}>
-                {e.case}: {e.message}
-              </li>
+    </section>
+  );
+}
+
+const SLOT_NAME = { sam: 'SAM', sam2: 'SAM 2' } as const;
+const strategyLabel = (s: string) => (STRATEGY_LABELS as Partial<Record<string, string>>)[s] ?? s;
+const MAX_FAILED_ROWS = 100;
+
+/**
+ * What failed, beside the results: the run's failures that have no rows (cases that did not load, units
+ * not written), the error rows grouped by model, strategy and message, and the error rows themselves.
+ */
+function Failures() {
+  const actions = useBatchActions();
+  const errors = useBatchStore((s) => s.errors);
+  const rows = useBatchStore((s) => s.rows);
+  const failedRows = useMemo(() => rows.filter(isErrorRow), [rows]);
+  const groups = useMemo(() => failureGroups(rows), [rows]);
+  if (errors.length === 0 && failedRows.length === 0) return null;
+  const units = new Set(failedRows.map((r) => `${r.case}|${r.slice}|${r.label_value}`)).size;
+  return (
+    <section className="card" data-testid="batch-failures">
+      <h3 className="error-text">
+        Failures: {failedRows.length} failed rows on {units} units
+        {errors.length > 0 && `, ${errors.length} not run`}
+      </h3>
+      <p className="muted small">
+        A failed row is a prompt set a model could not run; it is in results.csv with its error (status
+        “error”) and in no statistic. The other model’s rows and the other prompt sets are kept.
+      </p>
+      {errors.length > 0 && (
+        <table className="grid" data-testid="batch-run-errors">
+          <thead>
+            <tr>
+              <th>case</th>
+              <th>unit</th>
+              <th>error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {errors.map((e, i) => (
+              <tr key={i} data-testid="run-error">
+                <td>{e.case}</td>
+                <td>{e.unit ?? 'whole case (did not load)'}</td>
+                <td className="small error-text">{e.message}</td>
+              </tr>
             ))}
-          </ul>
-        </details>
+          </tbody>
+        </table>
+      )}
+      {groups.length > 0 && (
+        <table className="grid" data-testid="failure-groups">
+          <thead>
+            <tr>
+              <th>model</th>
+              <th>prompts</th>
+              <th>failed rows</th>
+              <th>units</th>
+              <th>error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {groups.map((g, i) => (
+              <tr key={i} data-testid="failure-group">
+                <td>
+                  {SLOT_NAME[g.model_slot]} <span className="muted small">{g.model_label}</span>
+                </td>
+                <td>{strategyLabel(g.strategy)}</td>
+                <td>{g.rows}</td>
+                <td>{g.units}</td>
+                <td className="small error-text">{g.error}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {failedRows.length > 0 && (
+        <table className="grid" data-testid="failed-rows">
+          <thead>
+            <tr>
+              <th>case</th>
+              <th>slice</th>
+              <th>structure</th>
+              <th>model</th>
+              <th>prompts</th>
+              <th>n</th>
+              <th>error</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {failedRows.slice(0, MAX_FAILED_ROWS).map((r, i) => (
+              <tr key={i} data-testid="failed-row">
+                <td>{r.case}</td>
+                <td>{r.slice}</td>
+                <td>{r.structure.replace(/_/g, ' ')}</td>
+                <td>{SLOT_NAME[r.model_slot]}</td>
+                <td>{strategyLabel(r.strategy)}</td>
+                <td>{r.n_points}</td>
+                <td className="small error-text">{r.error}</td>
+                <td>
+                  <button onClick={() => void actions.openUnit(r)} title="Open this unit in the viewer">
+                    Open
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {failedRows.length > MAX_FAILED_ROWS && (
+        <div className="muted small">
+          … and {failedRows.length - MAX_FAILED_ROWS} more failed rows (all of them are in results.csv).
+        </div>
       )}
     </section>
   );
@@ -383,6 +495,11 @@ function Results() {
             ))}
           </select>
         </label>
+        {b.rule === 'single' && (
+          <span className="note small" data-testid="rule-note">
+            {SINGLE_RULE_SAM2_NOTE}
+          </span>
+        )}
         <label>
           metric{' '}
           <select
@@ -435,6 +552,7 @@ function Results() {
             <th>SAM 2 − SAM (95 % CI)</th>
             <th>Wilcoxon p</th>
             <th>wins SAM / SAM 2</th>
+            <th>failed SAM / SAM 2</th>
           </tr>
         </thead>
         <tbody>
@@ -460,19 +578,23 @@ function Results() {
                 <td>{modality}</td>
                 <td>{structure.replace(/_/g, ' ')}</td>
                 <td>{a ? `${fmtNum(a.mean)} ± ${fmtNum(a.sd)}` : '—'}</td>
-                <td>{c ? `${fmtNum(c.mean)} ± ${fmtNum(c.sd)}` : '—'}</td>
+                <td>{c ? `${fmtNum(c.mean)} ± ${fmtNum(c.sd)}` : b.rule === 'single' ? 'n/a' : '—'}</td>
                 <td className="small">
                   {a ? `${fmtNum(a.median)} [${fmtNum(a.iqr)}]` : '—'} /{' '}
                   {c ? `${fmtNum(c.median)} [${fmtNum(c.iqr)}]` : '—'}
                 </td>
                 <td>{a?.n ?? c?.n ?? 0}</td>
-                <td>
+                <td title={p?.note ?? ''}>
                   {p && p.n > 0
                     ? `${fmtSigned(p.meanDiff)} (${fmtSigned(p.ciLow)}, ${fmtSigned(p.ciHigh)})`
                     : '—'}
+                  {p?.note && <div className="muted small">{p.note}</div>}
                 </td>
                 <td>{p && p.n > 0 ? p.wilcoxonP.toPrecision(3) : '—'}</td>
                 <td>{p ? `${p.winsA} / ${p.winsB}` : '—'}</td>
+                <td data-testid="summary-failed">
+                  {a?.n_failed ?? 0} / {c?.n_failed ?? 0}
+                </td>
               </tr>
             );
           })}
@@ -578,6 +700,7 @@ export function BatchView() {
           <Progress />
         </>
       )}
+      <Failures />
       <Results />
       <Runs />
     </div>
