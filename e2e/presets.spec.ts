@@ -67,7 +67,7 @@ for (const [sam, sam2] of PAIRS) {
     // The batch, on the same two models, with every strategy.
     await page.getByTestId('tab-batch').click();
     await page.getByTestId('batch-folder-input').setInputFiles(tinyDataset());
-    await expect(page.getByTestId('batch-total')).toContainText('1 cases · 2 units');
+    await expect(page.getByTestId('batch-total')).toContainText('1 case · 2 units');
     for (const s of STRATEGIES) await page.getByTestId(`strategy-${s}`).check();
     await page.getByTestId('batch-maxn').fill('2');
     await page.getByTestId('batch-run').click();
