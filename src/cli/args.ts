@@ -1,5 +1,6 @@
 /** Command-line arguments of `npm run evaluate` (pure: parsed from argv and env, validated). */
 import { AppError } from '../core/errors';
+import { WINDOW_CHOICES } from '../core/image/intensity';
 import { DEFAULT_PROTOCOL, type ProtocolSettings, type StrategyId } from '../core/prompts/protocol';
 import type { SliceSampling } from '../batch/runner';
 
@@ -37,7 +38,7 @@ Options:
   --max-points N           positive clicks n = 1…N for centre-random (default 5)
   --min-area PX            minimum structure area per slice (default 50)
   --sampling S             all | every:K | largest:K (default all)
-  --window W               auto | abdomen | liver | bone | lung | brain | percentile (default auto)
+  --window W               ${WINDOW_CHOICES.map((c) => c.id).join(' | ')} (default auto)
   --shard I/N              run shard I of N (0-based); also SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT,
                            or JOB_COMPLETION_INDEX with SHARD_COUNT (Kubernetes Indexed Jobs)
   --model-host URL         hub base URL for presets (default https://huggingface.co)
@@ -149,7 +150,7 @@ export function parseArgs(
         : DEFAULT_PROTOCOL.minArea,
     },
     sampling,
-    window: flags.get('window') ?? 'auto',
+    window: knownWindow(flags.get('window') ?? 'auto'),
     shard: shardFrom(flags.get('shard'), env),
     modelHost: flags.get('model-host') ?? 'https://huggingface.co',
     threads: flags.has('threads')
@@ -157,4 +158,9 @@ export function parseArgs(
       : Math.min(8, Math.max(1, cores)),
     ...(flags.get('name') ? { name: flags.get('name') } : {}),
   };
+}
+
+function knownWindow(id: string): string {
+  if (WINDOW_CHOICES.some((c) => c.id === id)) return id;
+  throw bad(`Unknown --window '${id}': use one of ${WINDOW_CHOICES.map((c) => c.id).join(', ')}.`);
 }

@@ -51,6 +51,12 @@ describe('arguments', () => {
       /Unknown strategy 'magic'/,
     );
     expect(() => parseArgs([...base, '--out', 'y', '--sampling', 'some'])).toThrow(/every:K/);
+    // An unknown window used to fall back silently to the modality default.
+    expect(() => parseArgs([...base, '--out', 'y', '--window', 'abdomne'])).toThrow(
+      /Unknown --window 'abdomne'/,
+    );
+    const w = parseArgs([...base, '--out', 'y', '--window', 'percentile-volume']);
+    expect(w.command === 'evaluate' && w.window).toBe('percentile-volume');
     const a = parseArgs([...base, '--out', 'y', '--sampling', 'largest:2']);
     expect(a.command === 'evaluate' && a.sampling).toEqual({ kind: 'largest', k: 2 });
   });

@@ -4,11 +4,14 @@ import { AppError } from '../errors';
 import { count, diskMask, rectMask } from '../testing/shapes';
 import {
   applyLinear,
+  CT_PRESETS,
   describeWindow,
   percentiles,
   resolveWindow,
   sliceToRgb8,
   windowBounds,
+  windowByName,
+  WINDOW_CHOICES,
 } from './intensity';
 import { boundary, connectedComponents, fillOutline, squaredDistanceToFeatures } from './morphology';
 import type { Mat3, Vec3, Volume } from './types';
@@ -205,5 +208,26 @@ describe('morphology', () => {
   it('finds a rectangle boundary', () => {
     const r = rectMask(10, 10, 2, 2, 6, 5);
     expect(count({ ...r, data: boundary(r) })).toBe(2 * 5 + 2 * 2);
+  });
+});
+
+describe('window catalogue', () => {
+  it('offers every CT preset, both percentile scopes, identity and auto, each resolving to its window', () => {
+    expect(WINDOW_CHOICES.map((c) => c.id)).toEqual([
+      'auto',
+      ...CT_PRESETS.map((p) => p.id),
+      'percentile',
+      'percentile-volume',
+      'identity',
+    ]);
+    expect(windowByName('auto')).toBeUndefined();
+    expect(windowByName('liver')).toEqual({ kind: 'window', center: 30, width: 150 });
+    expect(windowByName('percentile-volume')).toEqual({
+      kind: 'percentile',
+      lower: 0.5,
+      upper: 99.5,
+      scope: 'volume',
+    });
+    expect(windowByName('nonsense')).toBeUndefined();
   });
 });

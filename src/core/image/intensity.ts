@@ -187,13 +187,41 @@ export function greyToRgb8(grey: Uint8Array, width: number, height: number): Rgb
   return { width, height, data };
 }
 
+/** One choice of model-input window, as the viewer, the batch view and the command line offer it. */
+export interface WindowChoice {
+  readonly id: string;
+  readonly label: string;
+  /** Undefined for `auto`: the modality's default (CT W400/L40, others percentile 0.5–99.5). */
+  readonly window: IntensityWindow | undefined;
+  /** Only meaningful for 8-bit images (PNG/JPEG), which are used as stored by default. */
+  readonly only8bit?: boolean;
+}
+
+/**
+ * The one catalogue of window choices (evaluation-protocol.md "Intensity input"): every place that offers
+ * a window takes its ids and labels from here, so a result's window means the same everywhere.
+ */
+export const WINDOW_CHOICES: readonly WindowChoice[] = [
+  { id: 'auto', label: 'by modality (CT W400/L40, others percentile 0.5–99.5)', window: undefined },
+  ...CT_PRESETS.map((p): WindowChoice => ({
+    id: p.id,
+    label: `CT ${p.label}`,
+    window: { kind: 'window', center: p.center, width: p.width },
+  })),
+  {
+    id: 'percentile',
+    label: 'Percentile 0.5–99.5 (slice)',
+    window: { kind: 'percentile', lower: 0.5, upper: 99.5, scope: 'slice' },
+  },
+  {
+    id: 'percentile-volume',
+    label: 'Percentile 0.5–99.5 (volume)',
+    window: { kind: 'percentile', lower: 0.5, upper: 99.5, scope: 'volume' },
+  },
+  { id: 'identity', label: '8-bit as stored', window: { kind: 'identity' }, only8bit: true },
+];
+
 /** A model-input window by name: a CT preset id, `percentile`, `percentile-volume`, `identity`; `auto` → undefined. */
 export function windowByName(id: string): IntensityWindow | undefined {
-  if (id === 'auto') return undefined;
-  const ct = CT_PRESETS.find((p) => p.id === id);
-  if (ct) return { kind: 'window', center: ct.center, width: ct.width };
-  if (id === 'percentile') return { kind: 'percentile', lower: 0.5, upper: 99.5, scope: 'slice' };
-  if (id === 'percentile-volume') return { kind: 'percentile', lower: 0.5, upper: 99.5, scope: 'volume' };
-  if (id === 'identity') return { kind: 'identity' };
-  return undefined;
+  return WINDOW_CHOICES.find((c) => c.id === id)?.window;
 }

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { SELECTION_LABELS, type SelectionRule } from '../../core/models/selection';
+import { WINDOW_CHOICES } from '../../core/image/intensity';
 import { STRATEGY_LABELS, type StrategyId } from '../../core/prompts/protocol';
 import { LAYOUT_LABELS } from '../../batch/layouts/assemble';
 import type { LayoutId } from '../../batch/layouts/types';
@@ -279,10 +280,11 @@ function Settings() {
         <label>
           window{' '}
           <select value={b.windowPreset} onChange={(e) => b.patch({ windowPreset: e.target.value })}>
-            <option value="auto">by modality (CT W400/L40, others percentile)</option>
-            <option value="abdomen">CT abdomen W400/L40</option>
-            <option value="liver">CT liver W150/L30</option>
-            <option value="percentile">percentile 0.5–99.5</option>
+            {WINDOW_CHOICES.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.label}
+              </option>
+            ))}
           </select>
         </label>
       </div>
