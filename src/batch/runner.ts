@@ -5,13 +5,13 @@
  * stored with the selection rules that pick it, so rules can be switched after the run.
  */
 import { AppError, toAppError } from '../core/errors';
-import { describeWindow, defaultWindow, sliceToRgb8, type IntensityWindow } from '../core/image/intensity';
+import { modelInput, scoreCandidates, type DecodedLike } from '../core/evaluation';
+import { describeWindow, type IntensityWindow } from '../core/image/intensity';
 import { axialSlice, maskOfLabel } from '../core/image/volume';
 import type { Mask, Rgb8Image } from '../core/image/types';
 import type { Study, StructureInfo } from '../core/io/study';
-import { segMetrics, type SegMetrics } from '../core/metrics';
 import type { ContractId } from '../core/models/contracts';
-import { argmaxIou, metaSingleMaskPick } from '../core/models/selection';
+import { argmaxIou } from '../core/models/selection';
 import { errorRegionClick } from '../core/prompts/generators';
 import { planPrompts, type PlannedPrompt, type ProtocolSettings } from '../core/prompts/protocol';
 import { rngFor } from '../core/prompts/rng';
@@ -31,17 +31,7 @@ export interface BatchModel {
   readonly isFixture: boolean;
 }
 
-export interface CandidateLike {
-  readonly mask: Uint8Array;
-  readonly predictedIou: number;
-}
-export interface DecodedLike {
-  readonly width: number;
-  readonly height: number;
-  readonly candidates: readonly CandidateLike[];
-  readonly single?: CandidateLike;
-  readonly pointsInCall: number;
-}
+export type { CandidateLike, DecodedLike } from '../core/evaluation';
 
 /** What the runner needs from an inference engine (the worker client in the browser, pipelines in Node). */
 export interface BatchInference {
@@ -125,72 +115,11 @@ export function enumerateUnits(study: Study, minArea: number, sampling: SliceSam
   return out.sort((a, b) => a.slice - b.slice || a.structure.value - b.structure.value);
 }
 
-export function modelInput(
-  study: Study,
-  slice: number,
-  window: IntensityWindow | undefined,
-): { image: Rgb8Image; window: IntensityWindow } {
-  if (study.rgb)
-    return {
-      image: { width: study.image.dims[0], height: study.image.dims[1], data: study.rgb },
-      window: { kind: 'identity' },
-    };
-  const w = window ?? defaultWindow(study.modality, study.is8bit);
-  return sliceToRgb8(axialSlice(study.image, slice), w, study.image.data);
-}
-
 function gtMask(study: Study, slice: number, value: number): Mask {
   const gt = study.gt;
   if (!gt) throw new AppError('invalid-argument', `${study.name} has no ground truth; batch runs need it.`);
   const s = axialSlice(gt.volume, slice);
   return maskOfLabel(s.data, s.width, s.height, value);
-}
-
-interface Scored {
-  readonly id: string;
-  readonly c: CandidateLike;
-  readonly m: SegMetrics;
-}
-
-/** Scores every candidate of one decoded prompt set and marks which rules pick it. */
-export function scoreCandidates(
-  d: DecodedLike,
-  gt: Mask,
-  spacing: readonly [number, number],
-  tau: number,
-): { id: string; predictedIou: number; m: SegMetrics; rules: string[] }[] {
-  const all: Scored[] = d.candidates.map((c, i) => ({
-    id: String(i),
-    c,
-    m: segMetrics({ width: d.width, height: d.height, data: c.mask }, gt, { spacing, nsdTolerance: tau }),
-  }));
-  const rules = new Map<string, string[]>(all.map((s) => [s.id, []]));
-  rules.get(String(argmaxIou(d.candidates)))?.push('predicted-iou');
-  rules.get('0')?.push('first');
-  let best = 0;
-  all.forEach((s, i) => {
-    if (s.m.dice > (all[best]?.m.dice ?? -1)) best = i;
-  });
-  rules.get(String(best))?.push('oracle');
-  const out = all.map((s) => ({
-    id: s.id,
-    predictedIou: s.c.predictedIou,
-    m: s.m,
-    rules: rules.get(s.id) ?? [],
-  }));
-  if (d.single) {
-    const m = segMetrics({ width: d.width, height: d.height, data: d.single.mask }, gt, {
-      spacing,
-      nsdTolerance: tau,
-    });
-    const token0 = metaSingleMaskPick(d.pointsInCall) === 'token0';
-    if (token0) out.push({ id: 'single', predictedIou: d.single.predictedIou, m, rules: ['single'] });
-    else {
-      out.find((x) => x.id === String(argmaxIou(d.candidates)))?.rules.push('single');
-      out.push({ id: 'single', predictedIou: d.single.predictedIou, m, rules: [] });
-    }
-  }
-  return out;
 }
 
 const boxJson = (p: PromptSet) => (p.box ? JSON.stringify([p.box.x0, p.box.y0, p.box.x1, p.box.y1]) : '');

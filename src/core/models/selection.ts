@@ -32,7 +32,16 @@ export function metaSingleMaskPick(pointsInCall: number): 'token0' | 'best-multi
   return pointsInCall - 2.5 > 0 ? 'token0' : 'best-multimask';
 }
 
-export function select(d: DecodedSet, rule: SelectionRule, gt?: Mask): Selected {
+/** What a rule looks at: the candidates, Meta's single-mask token if any, and the points in the call. */
+export interface Selectable {
+  readonly width: number;
+  readonly height: number;
+  readonly candidates: readonly { readonly mask: Uint8Array; readonly predictedIou: number }[];
+  readonly single?: { readonly mask: Uint8Array; readonly predictedIou: number };
+  readonly pointsInCall: number;
+}
+
+export function select(d: Selectable, rule: SelectionRule, gt?: Mask): Selected {
   switch (rule) {
     case 'predicted-iou':
       return { kind: 'candidate', index: argmaxIou(d.candidates) };
