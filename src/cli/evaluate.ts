@@ -48,9 +48,9 @@ import { type CachedMeta, type ModelCache } from '../runtime/model-fetch';
 import { loadLocalFiles, loadPreset, type LoadedModel } from '../runtime/model-loader';
 import { configure } from '../runtime/ort-env';
 import { cornerstoneFrameDecoder } from '../viewer/dicom-codecs';
+import { appRecord } from '../core/provenance';
 import { parseArgs, USAGE, type EvaluateArgs, type MergeArgs } from './args';
 
-const VERSION = '0.1.0';
 const RULES: SelectionRule[] = ['predicted-iou', 'first', 'oracle', 'single'];
 
 /** Test seams: what the command line runs on, swapped in by the tests (failure injection). */
@@ -297,7 +297,7 @@ async function evaluate(a: EvaluateArgs, hooks: EvaluateHooks): Promise<void> {
     .sort(([x], [y]) => x.localeCompare(y, 'en', { numeric: true }))
     .flatMap(([, v]) => v);
   writeOutputs(a.out, rows, a.protocol.seed, {
-    app: { name: 'sam-compare', version: VERSION, runner: 'command line (Node)' },
+    app: appRecord('command line (Node)'),
     date: new Date().toISOString(),
     dataset: {
       name: dataset,
@@ -371,7 +371,7 @@ function merge(a: MergeArgs): void {
     .filter((r) => !isErrorRow(r) || !computed.has(promptSet(r)));
   const failedRows = rows.filter(isErrorRow).length;
   writeOutputs(a.out, rows, a.seed, {
-    app: { name: 'sam-compare', version: VERSION },
+    app: appRecord(),
     date: new Date().toISOString(),
     mergedFrom: a.dirs,
     shards: provs,
