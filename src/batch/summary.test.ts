@@ -202,3 +202,112 @@ describe('the single-mask rule (gap 8: SAM 2 exports have no single-mask token)'
     expect(pairedSummary(one, 'single', 'dice', 'seed')[0]).toMatchObject({ n: 4, nExcluded: 0, note: '' });
   });
 });
+
+/**
+ * The paper's tables and figures on a dataset small enough to compute by hand: two CT units and one MR
+ * unit of the liver, SAM and SAM 2, one click (n = 1) and two clicks (n = 2), rule "predicted IoU".
+ *
+ *              CT u0   CT u1   MR u2
+ *   SAM   n=1   0.40    0.60    0.50
+ *   SAM 2 n=1   0.50    0.90    0.20
+ *   SAM   n=2   0.70    0.80    0.60
+ *   SAM 2 n=2   0.60    0.80    0.40
+ */
+describe("the paper's tables and figures, computed by hand", () => {
+  const DICE: Record<string, readonly number[]> = {
+    'sam|1': [0.4, 0.6, 0.5],
+    'sam2|1': [0.5, 0.9, 0.2],
+    'sam|2': [0.7, 0.8, 0.6],
+    'sam2|2': [0.6, 0.8, 0.4],
+  };
+  const rows: ResultRow[] = [];
+  for (const [k, ds] of Object.entries(DICE)) {
+    const [slot, n] = k.split('|');
+    ds.forEach((dice, u) =>
+      rows.push({
+        ...OK,
+        ...(slot === 'sam2' ? SAM2 : {}),
+        modality: u < 2 ? 'CT' : 'MR',
+        case: `c${u}`,
+        slice: u,
+        n_points: Number(n),
+        dice,
+        // A second candidate that no rule but "first" picks, with a higher Dice: must not leak in.
+        selected_by: 'predicted-iou|oracle',
+        candidate: '1',
+      }),
+    );
+    ds.forEach((_, u) =>
+      rows.push({
+        ...OK,
+        ...(slot === 'sam2' ? SAM2 : {}),
+        modality: u < 2 ? 'CT' : 'MR',
+        case: `c${u}`,
+        slice: u,
+        n_points: Number(n),
+        dice: 0.99,
+        selected_by: 'first',
+        candidate: '0',
+      }),
+    );
+  }
+
+  it('Table: mean, sd (n − 1), median and IQR per structure, modality, model and n', () => {
+    const s = summarize(rows, ['predicted-iou'], ['dice']);
+    const ct = s.find((r) => r.modality === 'CT' && r.model_slot === 'sam2' && r.n_points === 1);
+    // CT SAM 2 n=1: {0.5, 0.9}: mean 0.7, sd √((0.04 + 0.04) / 1) = 0.2828, median 0.7.
+    expect(ct?.n).toBe(2);
+    expect(ct?.mean).toBeCloseTo(0.7, 12);
+    expect(ct?.sd).toBeCloseTo(Math.sqrt(0.08), 12);
+    expect(ct?.median).toBeCloseTo(0.7, 12);
+    const mr = s.find((r) => r.modality === 'MR' && r.model_slot === 'sam' && r.n_points === 2);
+    expect(mr?.n).toBe(1);
+    expect(mr?.mean).toBeCloseTo(0.6, 12);
+  });
+
+  it('Figure 1: mean Dice per structure per modality, SAM vs SAM 2, at one click', () => {
+    const bars = figure1(rows, 'predicted-iou');
+    const bar = (modality: string, model: string) =>
+      bars.find((b) => b.modality === modality && b.model === model);
+    expect(bar('CT', 'sam')?.mean).toBeCloseTo(0.5, 12); // (0.4 + 0.6) / 2
+    expect(bar('CT', 'sam2')?.mean).toBeCloseTo(0.7, 12); // (0.5 + 0.9) / 2
+    expect(bar('MR', 'sam')?.mean).toBeCloseTo(0.5, 12);
+    expect(bar('MR', 'sam2')?.mean).toBeCloseTo(0.2, 12);
+    expect(bars).toHaveLength(4);
+  });
+
+  it('Figure 2: mean Dice against the number of clicks, one line per model and modality, with 95 % intervals', () => {
+    const ct = figure2(rows, 'predicted-iou').filter((p) => p.modality === 'CT');
+    expect(ct.map((p) => [p.model, p.n_points, +p.mean.toFixed(10)])).toEqual([
+      ['sam', 1, 0.5],
+      ['sam', 2, 0.75],
+      ['sam2', 1, 0.7],
+      ['sam2', 2, 0.7],
+    ]);
+    // CT SAM n=1: sd of {0.4, 0.6} = 0.1414; half-width 1.96 · 0.1414 / √2 = 0.196.
+    const p = ct[0]!;
+    expect(p.ciHigh - p.mean).toBeCloseTo(0.196, 10);
+  });
+
+  it('paired SAM 2 − SAM: mean difference and wins on the same units, higher Dice winning', () => {
+    const paired = pairedSummary(rows, 'predicted-iou', 'dice', 'seed', 200);
+    const ct1 = paired.find((r) => r.modality === 'CT' && r.n_points === 1);
+    // Differences SAM 2 − SAM: +0.1, +0.3 → mean +0.2; SAM 2 better on both.
+    expect(ct1?.n).toBe(2);
+    expect(ct1?.meanDiff).toBeCloseTo(0.2, 12);
+    expect([ct1?.winsA, ct1?.winsB, ct1?.ties]).toEqual([0, 2, 0]);
+    const ct2 = paired.find((r) => r.modality === 'CT' && r.n_points === 2);
+    // −0.1 and 0 → mean −0.05; SAM better once, one tie.
+    expect(ct2?.meanDiff).toBeCloseTo(-0.05, 12);
+    expect([ct2?.winsA, ct2?.winsB, ct2?.ties]).toEqual([1, 0, 1]);
+  });
+
+  it('the scatter pairs each unit once, SAM against SAM 2', () => {
+    const pts = scatter(rows, 'predicted-iou');
+    expect(pts.map((p) => [p.case, p.sam, p.sam2])).toEqual([
+      ['c0', 0.4, 0.5],
+      ['c1', 0.6, 0.9],
+      ['c2', 0.5, 0.2],
+    ]);
+  });
+});
