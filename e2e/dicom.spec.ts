@@ -2,8 +2,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Download } from '@playwright/test';
 import { canonicalize, toSourceGrid } from '../src/core/image/volume';
-import { readDicomSeries } from '../src/core/io/dicom';
-import { readDicomSeg, writeDicomSeg } from '../src/core/io/dicom-seg';
+import { readDicomSeg, readDicomSeries, writeDicomSeg } from '../src/core/io/dicom';
 import { readNifti } from '../src/core/io/nifti';
 import { corruptFixtures } from '../src/core/testing/corrupt';
 import { cornerstoneFrameDecoder } from '../src/viewer/dicom-codecs';

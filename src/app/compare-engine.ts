@@ -18,7 +18,7 @@ import { renderThumbnail, thumbnailSize } from '../core/image/thumbnail';
 import type { Mask, Modality, Rgb8Image } from '../core/image/types';
 import { readSingleFile, writeNifti, type InputFile, type ReadResult } from '../core/io';
 import type { FrameDecoder } from '../core/io/dicom';
-import { writeDicomSeg } from '../core/io/dicom-seg';
+import { writeDicomSeg } from '../core/io/dicom';
 import { isDicomFile, isDicomSeg, readDicomImage, readImageFiles, readSegOnGrid } from '../core/io/read-any';
 import {
   combineMasks,

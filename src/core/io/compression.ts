@@ -1,4 +1,8 @@
-import { Gunzip } from 'fflate';
+/**
+ * Compressed streams inflated in chunks under the read budget: gzip (NIfTI .nii.gz, NRRD), and zlib or raw
+ * deflate (MetaImage, deflated DICOM). A stream cut short is a 'truncated-file', other damage 'corrupt-file'.
+ */
+import { Gunzip, Inflate, Unzlib } from 'fflate';
 import { AppError, toAppError } from '../errors';
 import { checkBudget } from './budget';
 import type { ReadOptions } from './types';
@@ -65,6 +69,61 @@ function truncatedGzip(what: string, detail: string, cause?: unknown): AppError 
 }
 
 function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1 && parts[0]) return parts[0];
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Inflates zlib-wrapped or raw deflate data in chunks, refusing output beyond the budget as it grows.
+ * A stream cut short is a 'truncated-file', any other damage 'corrupt-file'.
+ */
+export function inflateChecked(
+  b: Uint8Array,
+  what: string,
+  opts: ReadOptions,
+  wrapper: 'zlib' | 'raw',
+): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  let error: unknown = null;
+  const onData = (chunk: Uint8Array) => {
+    if (error) return;
+    size += chunk.length;
+    try {
+      checkBudget(size, what, opts);
+      parts.push(chunk);
+    } catch (e) {
+      error = e;
+    }
+  };
+  const stream = wrapper === 'zlib' ? new Unzlib(onData) : new Inflate(onData);
+  const STEP = 1 << 16;
+  try {
+    if (b.length === 0) stream.push(new Uint8Array(0), true);
+    for (let o = 0; o < b.length && !error; o += STEP)
+      stream.push(b.subarray(o, Math.min(b.length, o + STEP)), o + STEP >= b.length);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/unexpected EOF/i.test(msg)) {
+      throw new AppError(
+        'truncated-file',
+        `${what}: the compressed data is cut short (truncated). Copy the file again from its source.`,
+        { subject: what, detail: msg, cause: e },
+      );
+    }
+    throw new AppError(
+      'corrupt-file',
+      `${what}: the compressed data is damaged (${msg}). Copy the file again from its source.`,
+      { subject: what, detail: msg, cause: e },
+    );
+  }
+  if (error) throw toAppError(error, 'size-budget', what);
   if (parts.length === 1 && parts[0]) return parts[0];
   const out = new Uint8Array(size);
   let o = 0;

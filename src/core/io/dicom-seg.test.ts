@@ -4,8 +4,8 @@ import { AppError } from '../errors';
 import type { Mat3, Volume } from '../image/types';
 import { canonicalize } from '../image/volume';
 import { readDicomSeries } from './dicom';
-import { readDicomSeg, segUids, writeDicomSeg, type SegGrid } from './dicom-seg';
-import { el, encodeDicomFile, imageDataSet, seq, type DicomDataSet } from './dicom-write';
+import { readDicomSeg, segUids, writeDicomSeg, type SegGrid } from './dicom';
+import { el, encodeDicomFile, imageDataSet, seq, type DicomDataSet } from '../testing/dicom';
 import type { InputFile } from './types';
 
 const NX = 5;

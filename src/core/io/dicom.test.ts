@@ -19,7 +19,7 @@ import {
   type DicomDataSet,
   type EncodeOptions,
   type ImageDataSetParams,
-} from './dicom-write';
+} from '../testing/dicom';
 import { readNifti, writeNifti } from './nifti';
 import { readDicomImage } from './read-any';
 import type { InputFile } from './types';

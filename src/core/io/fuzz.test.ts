@@ -24,7 +24,7 @@ import {
 } from '../prompts/generators';
 import { planPrompts, type ProtocolSettings, type StrategyId } from '../prompts/protocol';
 import { rngFromKey } from '../prompts/rng';
-import { writeDicomSeg } from './dicom-seg';
+import { writeDicomSeg } from './dicom';
 import {
   el,
   encodeDicomFile,
@@ -34,7 +34,7 @@ import {
   TS_EXPLICIT_BE,
   TS_EXPLICIT_LE,
   TS_IMPLICIT_LE,
-} from './dicom-write';
+} from '../testing/dicom';
 import { readSingleFile } from './index';
 import { readMetaImage } from './metaimage';
 import { readNifti, writeNifti } from './nifti';

@@ -1,6 +1,6 @@
 import { AppError, toAppError } from '../errors';
-import { isDicom } from './dicom';
-import { isGzip } from './gzip';
+import { isDicom } from './dicom/parse';
+import { isGzip } from './compression';
 import { isMetaImage, readMetaImage } from './metaimage';
 import { isNrrd, readNrrd } from './nrrd';
 import { looksLikeNifti, readNifti } from './nifti';

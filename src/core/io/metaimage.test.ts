@@ -5,7 +5,7 @@ import type { Vec3 } from '../image/types';
 import { voxelToWorld } from '../image/volume';
 import { isMetaImage, readMetaImage } from './metaimage';
 import { readNifti, writeNifti } from './nifti';
-import type { SampleType } from './nrrd';
+import type { SampleType } from './bytes';
 import type { InputFile } from './types';
 
 const NX = 4;

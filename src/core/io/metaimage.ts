@@ -5,11 +5,12 @@
  * layout of Volume.direction. Compressed data is zlib; every declared size is checked against the budget
  * and the data before anything is allocated.
  */
-import { Inflate, Unzlib } from 'fflate';
-import { AppError, toAppError } from '../errors';
+import { AppError } from '../errors';
 import type { Mat3, Vec3, Volume } from '../image/types';
 import { checkBudget } from './budget';
-import { findCompanion, SAMPLE_BYTES, samplesFromBytes, type SampleType } from './nrrd';
+import { SAMPLE_BYTES, samplesFromBytes, type SampleType } from './bytes';
+import { findCompanion } from './companion';
+import { inflateChecked } from './compression';
 import type { InputFile, ReadOptions, ReadResult } from './types';
 
 const MET_TYPES: Readonly<Record<string, SampleType>> = {
@@ -29,61 +30,6 @@ const HEADER_KEYS =
 export function isMetaImage(b: Uint8Array): boolean {
   const head = new TextDecoder('latin1').decode(b.subarray(0, 256));
   return HEADER_KEYS.test(head);
-}
-
-/**
- * Inflates zlib-wrapped or raw deflate data in chunks, refusing output beyond the budget as it grows.
- * A stream cut short is a 'truncated-file', any other damage 'corrupt-file'.
- */
-export function inflateChecked(
-  b: Uint8Array,
-  what: string,
-  opts: ReadOptions,
-  wrapper: 'zlib' | 'raw',
-): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  let error: unknown = null;
-  const onData = (chunk: Uint8Array) => {
-    if (error) return;
-    size += chunk.length;
-    try {
-      checkBudget(size, what, opts);
-      parts.push(chunk);
-    } catch (e) {
-      error = e;
-    }
-  };
-  const stream = wrapper === 'zlib' ? new Unzlib(onData) : new Inflate(onData);
-  const STEP = 1 << 16;
-  try {
-    if (b.length === 0) stream.push(new Uint8Array(0), true);
-    for (let o = 0; o < b.length && !error; o += STEP)
-      stream.push(b.subarray(o, Math.min(b.length, o + STEP)), o + STEP >= b.length);
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    if (/unexpected EOF/i.test(msg)) {
-      throw new AppError(
-        'truncated-file',
-        `${what}: the compressed data is cut short (truncated). Copy the file again from its source.`,
-        { subject: what, detail: msg, cause: e },
-      );
-    }
-    throw new AppError(
-      'corrupt-file',
-      `${what}: the compressed data is damaged (${msg}). Copy the file again from its source.`,
-      { subject: what, detail: msg, cause: e },
-    );
-  }
-  if (error) throw toAppError(error, 'size-budget', what);
-  if (parts.length === 1 && parts[0]) return parts[0];
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 interface MetaHeader {

@@ -7,7 +7,7 @@
 import { AppError } from '../errors';
 import type { Mat3, ScalarArray, Vec3, Volume } from '../image/types';
 import { checkBudget, guardAlloc } from './budget';
-import { gunzipChecked, isGzip } from './gzip';
+import { gunzipChecked, isGzip } from './compression';
 import type { InputFile, ReadOptions, ReadResult } from './types';
 
 const DT: Record<

@@ -4,7 +4,8 @@ import { AppError } from '../errors';
 import type { Vec3 } from '../image/types';
 import { voxelToWorld } from '../image/volume';
 import { readNifti, writeNifti } from './nifti';
-import { isNrrd, readNrrd, type SampleType } from './nrrd';
+import type { SampleType } from './bytes';
+import { isNrrd, readNrrd } from './nrrd';
 import type { InputFile } from './types';
 
 const NX = 4;

@@ -4,8 +4,10 @@
  * decoded by an injected FrameDecoder, since the codecs live outside the core).
  */
 import { AppError } from '../errors';
-import { isDicom, parseDicomFile, readDicomSeries, type DicomSeries, type FrameDecoder } from './dicom';
-import { readDicomSeg, type SegGrid } from './dicom-seg';
+import { isDicom, parseDicomFile } from './dicom/parse';
+import type { FrameDecoder } from './dicom/pixels';
+import { readDicomSeg, type SegGrid } from './dicom/seg';
+import { readDicomSeries, type DicomSeries } from './dicom/series';
 import { detectFormat, readSingleFile } from './index';
 import { readMetaImage } from './metaimage';
 import { readNrrd } from './nrrd';

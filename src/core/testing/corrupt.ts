@@ -8,7 +8,7 @@ import { encode as encodePng } from 'fast-png';
 import { gzipSync, zlibSync } from 'fflate';
 import type { ErrorCode } from '../errors';
 import type { ImageFormat, InputFile, ReadOptions } from '../io/types';
-import { el, encodeDicomFile, imageDataSet, seq } from '../io/dicom-write';
+import { el, encodeDicomFile, imageDataSet, seq } from './dicom';
 import { writeNifti } from '../io/nifti';
 
 export interface CorruptFixture {
