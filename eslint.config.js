@@ -12,9 +12,19 @@ const ORT = {
     'Only src/runtime/ may import ONNX Runtime: one owner keeps wasm paths, threads, providers and session lifetimes in one place (see docs/architecture.md).',
 };
 const CORNERSTONE = {
-  group: ['@cornerstonejs/*', 'dicom-image-loader'],
+  group: [
+    '@cornerstonejs/*',
+    '!@cornerstonejs/codec-*',
+    '!@cornerstonejs/jpeg-lossless-decoder-js',
+    'dicom-image-loader',
+  ],
   message:
     'Only src/viewer/ may import Cornerstone3D: rendering state stays behind the viewer controller so React and the core never hold viewports (see docs/architecture.md).',
+};
+const CODECS = {
+  group: ['@cornerstonejs/codec-*', '@cornerstonejs/jpeg-lossless-decoder-js'],
+  message:
+    'Only src/codecs/ may import the DICOM codec packages: one owner loads their WebAssembly (bundled .wasm URLs in the browser, files beside the script in Node) and maps transfer syntaxes to decoders for the viewer, the batch and the command line alike (see docs/architecture.md).',
 };
 const PLOTLY = {
   group: ['plotly.js*'],
@@ -60,7 +70,7 @@ export default tseslint.config(
       ],
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
       '@typescript-eslint/method-signature-style': ['error', 'property'],
-      'no-restricted-imports': ['error', { patterns: [ORT, CORNERSTONE, PLOTLY] }],
+      'no-restricted-imports': ['error', { patterns: [ORT, CORNERSTONE, CODECS, PLOTLY] }],
     },
   },
   {
@@ -78,6 +88,7 @@ export default tseslint.config(
         {
           patterns: [
             CORNERSTONE,
+            CODECS,
             PLOTLY,
             layer(
               ['viewer', 'batch', 'state', 'ui', 'app'],
@@ -96,6 +107,7 @@ export default tseslint.config(
         {
           patterns: [
             ORT,
+            CODECS,
             PLOTLY,
             layer(
               ['runtime', 'batch', 'state', 'ui', 'app'],
@@ -115,6 +127,7 @@ export default tseslint.config(
           patterns: [
             ORT,
             CORNERSTONE,
+            CODECS,
             PLOTLY,
             layer(
               ['viewer', 'state', 'ui', 'app'],
@@ -134,6 +147,7 @@ export default tseslint.config(
           patterns: [
             ORT,
             CORNERSTONE,
+            CODECS,
             PLOTLY,
             layer(
               ['ui', 'app'],
@@ -153,6 +167,7 @@ export default tseslint.config(
           patterns: [
             ORT,
             CORNERSTONE,
+            CODECS,
             layer(
               ['app'],
               'ui/ receives engines from app/ by injection; it never imports the composition root.',
@@ -167,7 +182,51 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [ORT, CORNERSTONE, layer(['app'], 'ui/ never imports the composition root.')] },
+        { patterns: [ORT, CORNERSTONE, CODECS, layer(['app'], 'ui/ never imports the composition root.')] },
+      ],
+    },
+  },
+  {
+    files: ['src/codecs/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ORT,
+            PLOTLY,
+            {
+              group: ['@cornerstonejs/dicom-image-loader', '@cornerstonejs/dicom-image-loader/**'],
+              message:
+                'src/codecs/ imports the codec packages themselves, not the DICOM image loader: the loader does not export its decoders, they find their .wasm through a bare specifier that Node cannot load, and its entry pulls in Cornerstone3D core. Declare the codec package in package.json (the version the loader pins) and import it here.',
+            },
+            CORNERSTONE,
+            layer(
+              ['runtime', 'viewer', 'batch', 'state', 'ui', 'app', 'cli'],
+              'codecs/ depends on core/ only: the viewer, the batch worker and the command line all decode through it.',
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/cli/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ORT,
+            CORNERSTONE,
+            CODECS,
+            PLOTLY,
+            layer(
+              ['viewer', 'ui', 'state', 'app'],
+              'cli/ runs in Node without a DOM: it shares core/, batch/, runtime/ and codecs/ with the app, never the viewer, the UI, the stores or the composition root.',
+            ),
+          ],
+        },
       ],
     },
   },
@@ -188,6 +247,7 @@ export default tseslint.config(
           patterns: [
             ORT,
             CORNERSTONE,
+            CODECS,
             PLOTLY,
             {
               group: ['node:*', 'fs', 'path', 'os'],
@@ -227,8 +287,8 @@ export default tseslint.config(
     // A test is its own composition root: it may wire layers together (a batch test drives real
     // pipelines), but it still must not import a heavy library outside the layer that owns it.
     files: ['src/**/*.test.ts'],
-    ignores: ['src/runtime/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [ORT, CORNERSTONE, PLOTLY] }] },
+    ignores: ['src/runtime/**', 'src/codecs/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [ORT, CORNERSTONE, CODECS, PLOTLY] }] },
   },
   {
     // The benchmark measures the engines themselves, bare and native, beside the app.

@@ -66,6 +66,7 @@ export default defineConfig({
   },
   optimizeDeps: {
     // Without pre-bundling these CommonJS codecs, Cornerstone's setStack hangs in dev (stack-notes.md).
+    // src/codecs/ imports the first four (openjph decodes HTJ2K); their .wasm come as `?url` assets.
     include: [
       '@cornerstonejs/codec-charls/decodewasmjs',
       '@cornerstonejs/codec-openjpeg/decodewasmjs',

@@ -5,7 +5,7 @@ import { canonicalize, toSourceGrid } from '../src/core/image/volume';
 import { readDicomSeg, readDicomSeries, writeDicomSeg } from '../src/core/io/dicom';
 import { readNifti } from '../src/core/io/nifti';
 import { corruptFixtures } from '../src/core/testing/corrupt';
-import { cornerstoneFrameDecoder } from '../src/viewer/dicom-codecs';
+import { cornerstoneFrameDecoder } from '../src/codecs/dicom-codecs';
 import { expect, test } from './fixtures';
 import { ComparePage } from './pages/compare';
 

@@ -28,6 +28,53 @@ describe('architecture lint rules', () => {
     );
   });
 
+  it('lets only src/codecs import the codec packages, and src/viewer still owns Cornerstone3D', async () => {
+    const codec = "import f from '@cornerstonejs/codec-openjph/wasmjs';\nexport const x = f;\n";
+    for (const path of [
+      'src/viewer/controller.ts',
+      'src/cli/evaluate.ts',
+      'src/app/main.tsx',
+      'src/batch/runner.ts',
+    ]) {
+      expect((await messagesFor(path, codec)).join('\n'), path).toMatch(
+        /Only src\/codecs\/ may import the DICOM codec packages/,
+      );
+    }
+    const lossless =
+      "import { Decoder } from '@cornerstonejs/jpeg-lossless-decoder-js';\nexport const x = Decoder;\n";
+    expect((await messagesFor('src/viewer/controller.ts', lossless)).join('\n')).toMatch(
+      /Only src\/codecs\//,
+    );
+    const inCodecs = (await messagesFor('src/codecs/dicom-codecs.ts', codec)).join('\n');
+    expect(inCodecs).not.toMatch(/Only src\/codecs\//);
+    expect(inCodecs).not.toMatch(/Cornerstone3D/);
+
+    const core = "import { init } from '@cornerstonejs/core';\nexport const x = init;\n";
+    expect((await messagesFor('src/viewer/controller.ts', core)).join('\n')).not.toMatch(/Cornerstone3D/);
+    expect((await messagesFor('src/codecs/dicom-codecs.ts', core)).join('\n')).toMatch(
+      /Only src\/viewer\/ may import Cornerstone3D/,
+    );
+    const loader = "import { init } from '@cornerstonejs/dicom-image-loader';\nexport const x = init;\n";
+    expect((await messagesFor('src/codecs/dicom-codecs.ts', loader)).join('\n')).toMatch(
+      /imports the codec packages themselves, not the DICOM image loader/,
+    );
+  });
+
+  it('keeps the command line out of the viewer, the UI and the stores', async () => {
+    const path = 'src/cli/evaluate.ts';
+    for (const from of ['../viewer/controller', '../ui/App', '../state/runtime', '../app/main']) {
+      expect(
+        (await messagesFor(path, `import * as m from '${from}';\nexport const x = m;\n`)).join('\n'),
+        from,
+      ).toMatch(/cli\/ runs in Node without a DOM/);
+    }
+    const codecs =
+      "import { cornerstoneFrameDecoder } from '../codecs/dicom-codecs';\nexport const x = cornerstoneFrameDecoder;\n";
+    expect((await messagesFor(path, codecs)).join('\n')).not.toMatch(
+      /no-restricted|cli\/ runs in Node|Only src/,
+    );
+  });
+
   it('keeps core pure: no React, no Node built-ins, no DOM globals, no layer above, no Math.random', async () => {
     const path = 'src/core/errors.ts';
     expect(

@@ -18,7 +18,7 @@ import { useCompareStore } from '../state/compare';
 import type { BatchActions } from '../state/services';
 import type { BatchEvent, BatchRequest, BatchSettings, DatasetInput } from './batch-protocol';
 import { datasetFiles } from './batch-host';
-import { cornerstoneFrameDecoder } from '../viewer/dicom-codecs';
+import { cornerstoneFrameDecoder } from '../codecs/dicom-codecs';
 import { APP_VERSION, windowPresets, type CompareEngine } from './compare-engine';
 import { saveBytes } from './downloads';
 import { filesFromDrop, filesFromInput } from './drop';

@@ -4,8 +4,8 @@ import { BatchStore } from '../batch/idb-store';
 import { readImageFiles } from '../core/io/read-any';
 import { configure } from '../runtime/ort-env';
 import { wasmUrls } from '../runtime/ort-wasm-urls';
-import { codecWasmUrls } from '../viewer/codec-wasm-urls';
-import { cornerstoneFrameDecoder, setCodecWasmUrls } from '../viewer/dicom-codecs';
+import { codecWasmUrls } from '../codecs/wasm-urls';
+import { cornerstoneFrameDecoder, setCodecWasmUrls } from '../codecs/dicom-codecs';
 import { BatchHost } from './batch-host';
 import type { BatchRequest } from './batch-protocol';
 

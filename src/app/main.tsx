@@ -14,8 +14,8 @@ import { useCompareStore } from '../state/compare';
 import { BatchEngine } from './batch-engine';
 import { describeClear } from './clear-session';
 import '../ui/styles.css';
-import { codecWasmUrls } from '../viewer/codec-wasm-urls';
-import { cornerstoneFrameDecoder, setCodecWasmUrls } from '../viewer/dicom-codecs';
+import { codecWasmUrls } from '../codecs/wasm-urls';
+import { cornerstoneFrameDecoder, setCodecWasmUrls } from '../codecs/dicom-codecs';
 import { CompareEngine } from './compare-engine';
 
 export function start(root: HTMLElement): void {

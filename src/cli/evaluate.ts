@@ -47,7 +47,7 @@ import { LocalInference } from '../runtime/local-inference';
 import { type CachedMeta, type ModelCache } from '../runtime/model-fetch';
 import { loadLocalFiles, loadPreset, type LoadedModel } from '../runtime/model-loader';
 import { configure } from '../runtime/ort-env';
-import { cornerstoneFrameDecoder } from '../viewer/dicom-codecs';
+import { cornerstoneFrameDecoder } from '../codecs/dicom-codecs';
 import { appRecord } from '../core/provenance';
 import { parseArgs, USAGE, type EvaluateArgs, type MergeArgs } from './args';
 

@@ -1,8 +1,10 @@
 /**
- * Decoding of compressed DICOM pixel data with Cornerstone's codecs (JPEG 2000, JPEG-LS, JPEG baseline,
- * JPEG lossless) plus RLE, as the FrameDecoder the core DICOM reader takes. The WebAssembly builds are
- * imported on first use only. In the browser the app passes the bundled .wasm URLs (codec-wasm-urls.ts);
- * in Node (the command line) the codecs find their .wasm beside their script.
+ * Decoding of compressed DICOM pixel data with Cornerstone's codecs (JPEG 2000, HTJ2K, JPEG-LS, JPEG
+ * baseline, JPEG lossless) plus RLE, as the FrameDecoder the core DICOM reader takes. These are the
+ * packages (and versions) @cornerstonejs/dicom-image-loader decodes with, imported directly: the loader
+ * does not export its decoders, and they locate their .wasm in a way Node cannot load. The WebAssembly
+ * builds are imported on first use only. In the browser the app passes the bundled .wasm URLs
+ * (wasm-urls.ts); in Node (the command line) the codecs find their .wasm beside their script.
  */
 import { AppError } from '../core/errors';
 import type { FrameDecoder } from '../core/io/dicom';
@@ -28,7 +30,8 @@ function typed(bytes: Uint8Array, info: Info): Out {
     : new Uint16Array(copy.buffer, 0, copy.length >> 1);
 }
 
-export type CodecWasmUrls = Readonly<Record<'j2k' | 'jls' | 'jpeg', string>>;
+type Kind = 'j2k' | 'htj2k' | 'jls' | 'jpeg';
+export type CodecWasmUrls = Readonly<Record<Kind, string>>;
 let wasmUrls: CodecWasmUrls | null = null;
 
 /** Where the codecs' .wasm files are served (browser builds); Node finds them on disk. */
@@ -36,31 +39,34 @@ export function setCodecWasmUrls(urls: CodecWasmUrls): void {
   wasmUrls = urls;
 }
 
-async function emscripten(kind: 'j2k' | 'jls' | 'jpeg', encoded: Uint8Array, info: Info): Promise<Out> {
+/** Each codec's WebAssembly module, instantiated on first use; returns a factory of decoders. */
+const LOAD: Readonly<Record<Kind, (opts: object) => Promise<() => EmscriptenCodecDecoder>>> = {
+  j2k: async (opts) => {
+    const m = await (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(opts);
+    return () => new m.J2KDecoder();
+  },
+  htj2k: async (opts) => {
+    const m = await (await import('@cornerstonejs/codec-openjph/wasmjs')).default(opts);
+    return () => new m.HTJ2KDecoder();
+  },
+  jls: async (opts) => {
+    const m = await (await import('@cornerstonejs/codec-charls/decodewasmjs')).default(opts);
+    return () => new m.JpegLSDecoder();
+  },
+  jpeg: async (opts) => {
+    const m = await (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default(opts);
+    return () => new m.JPEGDecoder();
+  },
+};
+
+async function emscripten(kind: Kind, encoded: Uint8Array, info: Info): Promise<Out> {
   // Silence the codecs' stdout chatter; locate the .wasm where the bundler put it.
-  const opts = () => ({
+  const opts = {
     print: () => undefined,
     printErr: () => undefined,
     ...(wasmUrls ? { locateFile: (f: string) => (f.endsWith('.wasm') ? (wasmUrls?.[kind] ?? f) : f) } : {}),
-  });
-  const mod =
-    kind === 'j2k'
-      ? await once('j2k', async () => {
-          const f = (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default;
-          const m = await f(opts());
-          return () => new m.J2KDecoder();
-        })
-      : kind === 'jls'
-        ? await once('jls', async () => {
-            const f = (await import('@cornerstonejs/codec-charls/decodewasmjs')).default;
-            const m = await f(opts());
-            return () => new m.JpegLSDecoder();
-          })
-        : await once('jpeg', async () => {
-            const f = (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default;
-            const m = await f(opts());
-            return () => new m.JPEGDecoder();
-          });
+  };
+  const mod = await once(kind, () => LOAD[kind](opts));
   const d = mod();
   try {
     d.getEncodedBuffer(encoded.length).set(encoded);
@@ -131,9 +137,13 @@ export function decodeRle(encoded: Uint8Array, info: Info): Out {
       : new Uint16Array(out.buffer);
 }
 
+/** HTJ2K Lossless, HTJ2K Lossless RPCL, HTJ2K (PS3.5 A.4.11): one decoder, any progression order. */
+const HTJ2K = new Set(['1.2.840.10008.1.2.4.201', '1.2.840.10008.1.2.4.202', '1.2.840.10008.1.2.4.203']);
+
 export const cornerstoneFrameDecoder: FrameDecoder = async (ts, encoded, info) => {
   if (ts === '1.2.840.10008.1.2.4.90' || ts === '1.2.840.10008.1.2.4.91')
     return emscripten('j2k', encoded, info);
+  if (HTJ2K.has(ts)) return emscripten('htj2k', encoded, info);
   if (ts === '1.2.840.10008.1.2.4.80' || ts === '1.2.840.10008.1.2.4.81')
     return emscripten('jls', encoded, info);
   if (ts === '1.2.840.10008.1.2.4.50') return emscripten('jpeg', encoded, info);
@@ -141,7 +151,7 @@ export const cornerstoneFrameDecoder: FrameDecoder = async (ts, encoded, info) =
   if (ts === '1.2.840.10008.1.2.5') return Promise.resolve(decodeRle(encoded, info));
   throw new AppError(
     'unsupported-format',
-    `DICOM transfer syntax ${ts} is not decoded by this app (JPEG 2000, JPEG-LS, JPEG baseline/lossless and RLE are). Convert the series to an uncompressed or JPEG 2000 syntax.`,
+    `DICOM transfer syntax ${ts} is not decoded by this app (JPEG 2000, HTJ2K, JPEG-LS, JPEG baseline/lossless and RLE are). Convert the series to an uncompressed or JPEG 2000 syntax.`,
     {
       subject: ts,
     },
