@@ -104,6 +104,8 @@ export class ViewerController {
   private syncing = false;
   private resizeObserver: ResizeObserver | null = null;
   private destroyed = false;
+  /** Removes every DOM listener this controller added: the pane elements outlive it (React remounts). */
+  private readonly teardown = new AbortController();
 
   on<K extends keyof ViewerEvents>(type: K, cb: Listener<K>): () => void {
     let set = this.listeners.get(type);
@@ -148,37 +150,55 @@ export class ViewerController {
       };
       pane.viewport = this.engine?.getViewport(id) as Types.IStackViewport;
       this.attachInteraction(pane);
-      element.addEventListener(Enums.Events.IMAGE_RENDERED, () => {
-        this.redraw(pane);
-        this.emit('rendered', { pane: id, slice: this.sliceIndex });
-      });
-      element.addEventListener(Enums.Events.CAMERA_MODIFIED, () => {
-        this.redraw(pane);
-      });
+      const { signal } = this.teardown;
+      element.addEventListener(
+        Enums.Events.IMAGE_RENDERED,
+        () => {
+          this.redraw(pane);
+          this.emit('rendered', { pane: id, slice: this.sliceIndex });
+        },
+        { signal },
+      );
+      element.addEventListener(
+        Enums.Events.CAMERA_MODIFIED,
+        () => {
+          this.redraw(pane);
+        },
+        { signal },
+      );
       element.querySelectorAll('canvas').forEach((c) => {
-        c.addEventListener('webglcontextlost', () => {
-          this.emit('context-lost', { pane: id });
-        });
+        c.addEventListener(
+          'webglcontextlost',
+          () => {
+            this.emit('context-lost', { pane: id });
+          },
+          { signal },
+        );
       });
       return pane;
     });
-    eventTarget.addEventListener(Enums.Events.IMAGE_LOAD_ERROR, (ev: Event) => {
-      const detail = (ev as CustomEvent<unknown>).detail;
-      // Either { error } from errorCallback, or a list of settled rejections from loadImages.
-      const err = Array.isArray(detail)
-        ? (detail[0] as { reason?: unknown } | undefined)?.reason
-        : (detail as { error?: unknown } | null)?.error;
-      console.error('cornerstone image load error', err);
-      this.emit('load-error', {
-        message: `Slice could not be displayed (${err instanceof Error ? err.message : String(err)})`,
-      });
-    });
+    // Cornerstone's event target is global and outlives this controller: the listener is removed in
+    // destroy(), or every remount (React StrictMode mounts twice) would add one more that reports the
+    // same load error again, from a destroyed viewer.
+    eventTarget.addEventListener(Enums.Events.IMAGE_LOAD_ERROR, this.onImageLoadError);
     this.resizeObserver = new ResizeObserver(() => {
       this.engine?.resize(true, false);
       for (const p of this.panes) this.redraw(p);
     });
     for (const p of this.panes) this.resizeObserver.observe(p.element);
   }
+
+  private readonly onImageLoadError = (ev: Event): void => {
+    const detail = (ev as CustomEvent<unknown>).detail;
+    // Either { error } from errorCallback, or a list of settled rejections from loadImages.
+    const err = Array.isArray(detail)
+      ? (detail[0] as { reason?: unknown } | undefined)?.reason
+      : (detail as { error?: unknown } | null)?.error;
+    console.error('cornerstone image load error', err);
+    this.emit('load-error', {
+      message: `Slice could not be displayed (${err instanceof Error ? err.message : String(err)})`,
+    });
+  };
 
   get currentSlice(): number {
     return this.sliceIndex;
@@ -416,90 +436,107 @@ export class ViewerController {
       const r = el.getBoundingClientRect();
       return { x: ev.clientX - r.left, y: ev.clientY - r.top };
     };
-    el.addEventListener('contextmenu', (ev) => {
-      ev.preventDefault();
-    });
-    el.addEventListener('pointerdown', (ev) => {
-      const pos = local(ev);
-      start = {
-        ...pos,
-        button: ev.button,
-        shift: ev.shiftKey,
-        alt: ev.altKey,
-        ctrl: ev.ctrlKey || ev.metaKey,
-        cam: p.viewport?.getCamera() ?? null,
-        voi: { ...this.voi },
-      };
-      dragging = false;
-      el.setPointerCapture(ev.pointerId);
-      ev.preventDefault();
-    });
-    el.addEventListener('pointermove', (ev) => {
-      if (!start || !p.viewport) return;
-      const pos = local(ev);
-      const dx = pos.x - start.x;
-      const dy = pos.y - start.y;
-      if (!dragging && Math.hypot(dx, dy) < 4) return;
-      dragging = true;
-      if (start.button === 0 && start.shift) {
-        const a = this.canvasToImage(p.id, start.x, start.y);
-        const b = this.canvasToImage(p.id, pos.x, pos.y);
-        if (a && b) {
-          const draft = this.clampBox(a, b);
-          for (const q of this.panes) {
-            q.scene = { ...q.scene, draft };
-            this.redraw(q);
+    const { signal } = this.teardown;
+    el.addEventListener(
+      'contextmenu',
+      (ev) => {
+        ev.preventDefault();
+      },
+      { signal },
+    );
+    el.addEventListener(
+      'pointerdown',
+      (ev) => {
+        const pos = local(ev);
+        start = {
+          ...pos,
+          button: ev.button,
+          shift: ev.shiftKey,
+          alt: ev.altKey,
+          ctrl: ev.ctrlKey || ev.metaKey,
+          cam: p.viewport?.getCamera() ?? null,
+          voi: { ...this.voi },
+        };
+        dragging = false;
+        el.setPointerCapture(ev.pointerId);
+        ev.preventDefault();
+      },
+      { signal },
+    );
+    el.addEventListener(
+      'pointermove',
+      (ev) => {
+        if (!start || !p.viewport) return;
+        const pos = local(ev);
+        const dx = pos.x - start.x;
+        const dy = pos.y - start.y;
+        if (!dragging && Math.hypot(dx, dy) < 4) return;
+        dragging = true;
+        if (start.button === 0 && start.shift) {
+          const a = this.canvasToImage(p.id, start.x, start.y);
+          const b = this.canvasToImage(p.id, pos.x, pos.y);
+          if (a && b) {
+            const draft = this.clampBox(a, b);
+            for (const q of this.panes) {
+              q.scene = { ...q.scene, draft };
+              this.redraw(q);
+            }
           }
+        } else if (start.button === 1 || (start.button === 0 && start.ctrl)) {
+          const cam = start.cam;
+          const a = cam ? p.viewport.canvasToWorld([start.x, start.y]) : null;
+          const b = cam ? p.viewport.canvasToWorld([pos.x, pos.y]) : null;
+          if (cam?.focalPoint && cam.position && a && b) {
+            const delta = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+            const fp = cam.focalPoint.map((v, i) => v + (delta[i] ?? 0)) as Types.Point3;
+            const pos3 = cam.position.map((v, i) => v + (delta[i] ?? 0)) as Types.Point3;
+            p.viewport.setCamera({ focalPoint: fp, position: pos3 });
+            this.syncCamera(p);
+          }
+        } else if (start.button === 2) {
+          const cam = start.cam;
+          if (cam?.parallelScale) {
+            p.viewport.setCamera({ parallelScale: cam.parallelScale * Math.exp(dy / 200) });
+            this.syncCamera(p);
+          }
+        } else if (start.button === 0) {
+          const w0 = start.voi.high - start.voi.low;
+          const c0 = (start.voi.high + start.voi.low) / 2;
+          const k = Math.max(w0, 1) / 200;
+          const w = Math.max(1e-3, w0 + dx * k);
+          const c = c0 + dy * k;
+          this.setVoi(c - w / 2, c + w / 2);
         }
-      } else if (start.button === 1 || (start.button === 0 && start.ctrl)) {
-        const cam = start.cam;
-        const a = cam ? p.viewport.canvasToWorld([start.x, start.y]) : null;
-        const b = cam ? p.viewport.canvasToWorld([pos.x, pos.y]) : null;
-        if (cam?.focalPoint && cam.position && a && b) {
-          const delta = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
-          const fp = cam.focalPoint.map((v, i) => v + (delta[i] ?? 0)) as Types.Point3;
-          const pos3 = cam.position.map((v, i) => v + (delta[i] ?? 0)) as Types.Point3;
-          p.viewport.setCamera({ focalPoint: fp, position: pos3 });
-          this.syncCamera(p);
+      },
+      { signal },
+    );
+    el.addEventListener(
+      'pointerup',
+      (ev) => {
+        if (!start) return;
+        const pos = local(ev);
+        const s = start;
+        start = null;
+        for (const q of this.panes) q.scene = { ...q.scene, draft: null };
+        if (dragging && s.button === 0 && s.shift) {
+          const a = this.canvasToImage(p.id, s.x, s.y);
+          const b = this.canvasToImage(p.id, pos.x, pos.y);
+          if (a && b) this.emit('box', { box: this.clampBox(a, b) });
+          return;
         }
-      } else if (start.button === 2) {
-        const cam = start.cam;
-        if (cam?.parallelScale) {
-          p.viewport.setCamera({ parallelScale: cam.parallelScale * Math.exp(dy / 200) });
-          this.syncCamera(p);
-        }
-      } else if (start.button === 0) {
-        const w0 = start.voi.high - start.voi.low;
-        const c0 = (start.voi.high + start.voi.low) / 2;
-        const k = Math.max(w0, 1) / 200;
-        const w = Math.max(1e-3, w0 + dx * k);
-        const c = c0 + dy * k;
-        this.setVoi(c - w / 2, c + w / 2);
-      }
-    });
-    el.addEventListener('pointerup', (ev) => {
-      if (!start) return;
-      const pos = local(ev);
-      const s = start;
-      start = null;
-      for (const q of this.panes) q.scene = { ...q.scene, draft: null };
-      if (dragging && s.button === 0 && s.shift) {
-        const a = this.canvasToImage(p.id, s.x, s.y);
-        const b = this.canvasToImage(p.id, pos.x, pos.y);
-        if (a && b) this.emit('box', { box: this.clampBox(a, b) });
-        return;
-      }
-      if (dragging) return;
-      const img = this.canvasToImage(p.id, pos.x, pos.y);
-      const v = this.study?.volume;
-      if (!img || !v) return;
-      const x = Math.round(img.x);
-      const y = Math.round(img.y);
-      if (x < 0 || y < 0 || x >= v.dims[0] || y >= v.dims[1]) return;
-      const negative = s.button === 2 || (s.button === 0 && s.alt);
-      if (s.button === 0 || s.button === 2)
-        this.emit('prompt', { point: promptPoint(x, y, negative ? 0 : 1) });
-    });
+        if (dragging) return;
+        const img = this.canvasToImage(p.id, pos.x, pos.y);
+        const v = this.study?.volume;
+        if (!img || !v) return;
+        const x = Math.round(img.x);
+        const y = Math.round(img.y);
+        if (x < 0 || y < 0 || x >= v.dims[0] || y >= v.dims[1]) return;
+        const negative = s.button === 2 || (s.button === 0 && s.alt);
+        if (s.button === 0 || s.button === 2)
+          this.emit('prompt', { point: promptPoint(x, y, negative ? 0 : 1) });
+      },
+      { signal },
+    );
     el.addEventListener(
       'wheel',
       (ev) => {
@@ -513,7 +550,7 @@ export class ViewerController {
         }
         void this.setSlice(this.sliceIndex + (ev.deltaY > 0 ? 1 : -1));
       },
-      { passive: false },
+      { passive: false, signal },
     );
   }
 
@@ -558,6 +595,9 @@ export class ViewerController {
 
   destroy(): void {
     this.destroyed = true;
+    eventTarget.removeEventListener(Enums.Events.IMAGE_LOAD_ERROR, this.onImageLoadError);
+    this.teardown.abort();
+    this.listeners.clear();
     this.resizeObserver?.disconnect();
     this.clearImages();
     this.engine?.destroy();
