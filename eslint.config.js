@@ -279,6 +279,43 @@ export default tseslint.config(
     },
   },
   {
+    // Each format's reader in core/io stands alone (listed by file: add a new reader here).
+    files: ['src/core/io/**'],
+    ignores: ['src/core/io/**/*.test.ts'],
+    // The rule resolves imports to files; the default resolver knows no .ts.
+    settings: {
+      'import-x/resolver-next': [importX.createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
+    },
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            ['NIfTI', 'src/core/io/nifti.ts'],
+            ['NRRD', 'src/core/io/nrrd.ts'],
+            ['MetaImage', 'src/core/io/metaimage.ts'],
+            ['PNG/JPEG', 'src/core/io/raster.ts'],
+            ['DICOM', 'src/core/io/dicom'],
+          ].map(([format, path], _, all) => ({
+            // The DICOM reader is every file in dicom/ but the writer and the index for the app.
+            target: format === 'DICOM' ? 'src/core/io/dicom/!(write|seg-write|index).ts' : path,
+            from: [
+              ...all.filter(([f]) => f !== format).map(([, other]) => other),
+              'src/core/io/dicom/write.ts',
+              'src/core/io/dicom/seg-write.ts',
+              'src/core/io/dicom/index.ts',
+              'src/core/io/index.ts',
+              'src/core/io/read-any.ts',
+              'src/core/io/open.ts',
+              'src/core/testing',
+            ],
+            message: `A ${format} reader imports only the shared helpers in core/io (budget, bytes, compression, companion, types), never another format's reader, a dispatcher (index, read-any, open) or the DICOM writer: formats stay independent and reading never pulls in the writer. Move what is shared into a helper.`,
+          })),
+        },
+      ],
+    },
+  },
+  {
     // Tests index into arrays they just built; a failed `!` shows up as a failing assertion anyway.
     files: ['**/*.test.ts', 'e2e/**', 'bench/**'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },

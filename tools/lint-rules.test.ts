@@ -101,6 +101,42 @@ describe('architecture lint rules', () => {
     );
   });
 
+  it('keeps each reader in core/io free of other formats’ readers and of the DICOM writer', async () => {
+    const why = /reader imports only the shared helpers in core\/io/;
+    const lint = async (path: string, code: string) => (await messagesFor(path, code)).join('\n');
+    expect(
+      await lint(
+        'src/core/io/nrrd.ts',
+        "import { readMetaImage } from './metaimage';\nexport const x = readMetaImage;\n",
+      ),
+    ).toMatch(why);
+    expect(
+      await lint(
+        'src/core/io/dicom/parse.ts',
+        "import { readNrrd } from '../nrrd';\nexport const x = readNrrd;\n",
+      ),
+    ).toMatch(why);
+    expect(
+      await lint('src/core/io/dicom/series.ts', "import { el } from './write';\nexport const x = el;\n"),
+    ).toMatch(why);
+    // Shared helpers, the reader's own files, and the SEG writer's use of the encoder stay allowed.
+    expect(
+      await lint(
+        'src/core/io/metaimage.ts',
+        "import { swapBytes } from './bytes';\nexport const x = swapBytes;\n",
+      ),
+    ).not.toMatch(why);
+    expect(
+      await lint(
+        'src/core/io/dicom/seg.ts',
+        "import { pixelInfo } from './pixels';\nexport const x = pixelInfo;\n",
+      ),
+    ).not.toMatch(why);
+    expect(
+      await lint('src/core/io/dicom/seg-write.ts', "import { el } from './write';\nexport const x = el;\n"),
+    ).not.toMatch(why);
+  });
+
   it('keeps state free of ui imports', async () => {
     const msgs = await messagesFor(
       'src/state/runtime.ts',
