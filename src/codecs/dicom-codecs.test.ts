@@ -5,6 +5,8 @@
  */
 import openjph from '@cornerstonejs/codec-openjph/wasmjs';
 import { describe, expect, it } from 'vitest';
+import { readDicomSeries } from '../core/io/dicom';
+import { el, encodeDicomFile, imageDataSet } from '../core/testing/dicom';
 import { cornerstoneFrameDecoder } from './dicom-codecs';
 
 const HTJ2K_LOSSLESS = '1.2.840.10008.1.2.4.201';
@@ -86,6 +88,37 @@ describe('HTJ2K decoding (OpenJPH)', () => {
     expect(out).toHaveLength(W * H);
     const worst = Math.max(...Array.from(out, (v, i) => Math.abs(v - (px[i] ?? 0))));
     expect(worst).toBeLessThan(200);
+  });
+
+  it('reads a small HTJ2K Lossless DICOM series (three CT slices) through the reader, exactly', async () => {
+    const slice = (k: number) => Int16Array.from({ length: W * H }, (_, i) => 100 * k + i * 13 - 1024);
+    const files = await Promise.all(
+      [0, 1, 2].map(async (k) => {
+        const ds = imageDataSet({
+          rows: H,
+          columns: W,
+          pixels: new Int16Array(0),
+          ipp: [0, 0, 2 * k],
+          iop: [1, 0, 0, 0, 1, 0],
+          pixelSpacing: [0.5, 0.5],
+          sopInstanceUid: `1.2.3.4.${k + 1}`,
+          seriesInstanceUid: '1.2.3.4',
+          studyInstanceUid: '1.2.3',
+          frameOfReference: '1.2.3.9',
+          instanceNumber: k + 1,
+          extra: [el(0x7fe00010, 'OB', { fragments: [await encodeHtj2k(slice(k), { signed: true })] })],
+        });
+        return { name: `ht${k}.dcm`, bytes: encodeDicomFile(ds, { transferSyntax: HTJ2K_LOSSLESS }) };
+      }),
+    );
+    const withoutDecoder = await readDicomSeries(files);
+    expect(withoutDecoder.errors[0]?.message).toMatch(/HTJ2K Lossless \(1\.2\.840\.10008\.1\.2\.4\.201\)/);
+
+    const { series, errors } = await readDicomSeries(files, { decoder: cornerstoneFrameDecoder });
+    expect(errors).toEqual([]);
+    const v = series[0]?.result.volume;
+    expect(v?.dims).toEqual([W, H, 3]);
+    expect(Array.from(v?.data ?? [])).toEqual([0, 1, 2].flatMap((k) => Array.from(slice(k))));
   });
 
   it('refuses a frame whose size disagrees with the header', async () => {
