@@ -16,7 +16,7 @@ import { describeClear } from './clear-session';
 import '../ui/styles.css';
 import { codecWasmUrls } from '../codecs/wasm-urls';
 import { cornerstoneFrameDecoder, setCodecWasmUrls } from '../codecs/dicom-codecs';
-import { CompareEngine } from './compare-engine';
+import { CompareEngine } from './compare/engine';
 
 export function start(root: HTMLElement): void {
   const appBase = new URL('.', location.href).href;

@@ -2,6 +2,7 @@
  * What the UI may ask of the engines. The composition root (app/) implements it; components receive it
  * through React context and never construct engines themselves.
  */
+import type { Rgb8Image } from '../core/image/types';
 import type { SelectionRule } from '../core/models/selection';
 import type { Slot } from './compare';
 
@@ -35,7 +36,8 @@ export interface CompareActions {
   switchToWasm: () => Promise<void>;
   exportMasks: (kind: 'png' | 'nifti' | 'dicom-seg') => Promise<void>;
   screenshot: () => Promise<void>;
-  drawCandidate: (slot: Slot, index: number, canvas: HTMLCanvasElement) => void;
+  /** Candidate `index` of the slot's last decode over the model input it came from (its thumbnail). */
+  candidate: (slot: Slot, index: number) => { readonly image: Rgb8Image; readonly mask: Uint8Array } | null;
   listCachedModels: () => Promise<CachedModelInfo[]>;
   deleteCachedModel: (url: string) => Promise<void>;
   modelHost: () => string;

@@ -1,22 +1,22 @@
-import { useEffect, useRef } from 'react';
 import { SELECTION_LABELS } from '../../core/models/selection';
 import { useCompareStore, SLOT_LABEL, type Slot } from '../../state/compare';
 import { useActions } from '../context';
+import { CandidateThumbnail } from './CandidateThumbnail';
 import { fmtMs, fmtNum, fmtSigned } from '../format';
 
 function Thumb({ slot, index }: { slot: Slot; index: number }) {
   const actions = useActions();
-  const ref = useRef<HTMLCanvasElement>(null);
   const r = useCompareStore((s) => s.results[slot]);
   const c = r.candidates[index];
-  useEffect(() => {
-    if (ref.current) actions.drawCandidate(slot, index, ref.current);
-  }, [actions, slot, index, r.revision, r.candidates]);
+  // The decoded masks stay in the engine, not the store: each store change for this slot (a new
+  // decode, another selection) renders this again and asks for the candidate afresh; the canvas is
+  // redrawn only when the image or the mask is another one.
+  const view = actions.candidate(slot, index);
   if (!c) return null;
   const selected = r.selected === index;
   return (
     <figure className={`thumb ${selected ? 'selected' : ''}`} data-testid={`candidate-${slot}-${index}`}>
-      <canvas ref={ref} />
+      {view ? <CandidateThumbnail slot={slot} image={view.image} mask={view.mask} /> : <canvas />}
       <figcaption>
         <span>
           #{index + 1} pIoU {c.predictedIou.toFixed(2)}
