@@ -5,8 +5,8 @@
  * benchmark reads.
  */
 import { toAppError } from '../../core/errors';
-import { describeWindow, sliceToRgb8, type IntensityWindow } from '../../core/image/intensity';
-import { axialSlice } from '../../core/image/volume';
+import { modelInput } from '../../core/evaluation';
+import { describeWindow, type IntensityWindow } from '../../core/image/intensity';
 import type { Mask, Rgb8Image } from '../../core/image/types';
 import type { Study } from '../../core/io/study';
 import { dice, segMetrics } from '../../core/metrics';
@@ -210,19 +210,15 @@ export class Inference {
 
   // ---- encode and decode -----------------------------------------------------------------------
 
+  /** The model input of the current slice (core/evaluation's rule), kept while slice and window stay. */
   modelInput(): { image: Rgb8Image; window: IntensityWindow } | null {
     const study = this.host.study();
     if (!study) return null;
-    if (study.rgb)
-      return {
-        image: { width: study.image.dims[0], height: study.image.dims[1], data: study.rgb },
-        window: { kind: 'identity' },
-      };
     const memo = this.inputMemo;
     const win = describeWindow(this.s.modelWindow);
     if (memo && memo.image === study.image && memo.slice === this.s.slice && memo.window === win)
       return memo.value;
-    const value = sliceToRgb8(axialSlice(study.image, this.s.slice), this.s.modelWindow, study.image.data);
+    const value = modelInput(study, this.s.slice, this.s.modelWindow);
     this.inputMemo = { image: study.image, slice: this.s.slice, window: win, value };
     return value;
   }
