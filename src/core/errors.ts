@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'cancelled'
   | 'stale'
   | 'worker-terminated'
+  /** A worker that could not start (its script failed to load) or crashed: its pending calls are rejected. */
+  | 'worker-failed'
   | 'internal';
 
 export interface AppErrorInit {

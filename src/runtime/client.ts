@@ -11,7 +11,8 @@
  * same time, even while an encode runs. A decoder worker that cannot start, or has no embedding for the
  * slice, leaves the decode to the inference worker, which can always do it.
  */
-import { AppError, isSerializedAppError } from '../core/errors';
+import { AppError } from '../core/errors';
+import { WorkerBridge, type WorkerLike } from './bridge';
 import type {
   DecodeRequest,
   DecodeResult,
@@ -20,20 +21,11 @@ import type {
   ModelBytes,
   ResultMap,
   WorkerEvent,
-  WorkerMessage,
   WorkerRequest,
 } from './protocol';
 
-export interface PortLike {
-  postMessage: (msg: unknown, transfer: Transferable[]) => void;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  terminate?: () => void;
-}
-
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: AppError) => void;
-}
+/** The worker (or a fake of it) behind a client: see bridge.ts. */
+export type PortLike = WorkerLike;
 
 interface Channel {
   running: boolean;
@@ -69,42 +61,43 @@ function copyModelBytes(m: ModelBytes): ModelBytes {
 }
 
 export class InferenceClient {
-  private nextId = 1;
   private readonly decoders = new Map<string, DecoderWorker>();
   private readonly loadGen = new Map<string, number>();
-  private readonly pending = new Map<number, Pending>();
   private readonly listeners = new Set<(ev: WorkerEvent) => void>();
   private readonly channels = new Map<string, Channel>();
-  private terminated = false;
+  private readonly bridge: WorkerBridge<WorkerRequest, ResultMap, WorkerEvent>;
 
   constructor(
-    private readonly port: PortLike,
+    port: PortLike,
     private readonly options: ClientOptions = {},
+    name = 'inference worker',
   ) {
-    port.onmessage = (ev) => {
-      this.receive(ev.data as WorkerMessage);
-    };
+    this.bridge = new WorkerBridge(port, { name, hint: 'Reload the page.' });
+    this.bridge.onEvent((ev) => {
+      for (const l of this.listeners) l(ev);
+    });
+    // A failed inference worker takes its decoder workers with it (they only hold copies of its slots).
+    this.bridge.onFailure(() => {
+      for (const slot of [...this.decoders.keys()]) this.stopDecoder(slot);
+    });
   }
 
-  private receive(msg: WorkerMessage): void {
-    if (msg.id === undefined) {
-      for (const l of this.listeners) l(msg.ev);
-      return;
-    }
-    const p = this.pending.get(msg.id);
-    if (!p) return;
-    this.pending.delete(msg.id);
-    if (msg.ok) p.resolve(msg.result);
-    else
-      p.reject(
-        isSerializedAppError(msg.error)
-          ? AppError.fromJSON(msg.error)
-          : new AppError('internal', 'Malformed worker error'),
-      );
+  private get terminated(): boolean {
+    return this.bridge.closed;
   }
 
   get pendingCount(): number {
-    return this.pending.size;
+    return this.bridge.pendingCount;
+  }
+
+  /** Why this client takes no more calls (its worker failed or was terminated), or null. */
+  get failure(): AppError | null {
+    return this.bridge.closedReason;
+  }
+
+  /** Called once if the worker fails (a script that did not load, a crash, an unreadable message). */
+  onFailure(cb: (e: AppError) => void): () => void {
+    return this.bridge.onFailure(cb);
   }
 
   request<K extends WorkerRequest['kind']>(
@@ -167,7 +160,7 @@ export class InferenceClient {
     decoder: ModelBytes,
     gen: number,
   ): Promise<void> {
-    const client = new InferenceClient(factory());
+    const client = new InferenceClient(factory(), {}, `${loaded.slot} decoder worker`);
     const superseded = () => this.loadGen.get(loaded.slot) !== gen || this.terminated;
     try {
       client.onEvent((ev) => {
@@ -215,7 +208,9 @@ export class InferenceClient {
     } catch (e) {
       const fallBack =
         e instanceof AppError &&
-        ((e.code === 'stale' && e.subject === 'embedding-missing') || e.code === 'worker-terminated');
+        ((e.code === 'stale' && e.subject === 'embedding-missing') ||
+          e.code === 'worker-terminated' ||
+          e.code === 'worker-failed');
       if (!fallBack || this.terminated) throw e;
       return this.send(req, transfer);
     }
@@ -225,26 +220,7 @@ export class InferenceClient {
     req: Extract<WorkerRequest, { kind: K }>,
     transfer: Transferable[] = [],
   ): Promise<ResultMap[K]> {
-    if (this.terminated)
-      return Promise.reject(
-        new AppError('worker-terminated', 'The inference worker has stopped. Reload the models.'),
-      );
-    const id = this.nextId++;
-    return new Promise<ResultMap[K]>((resolve, reject) => {
-      // The worker answers with the result type of this request kind (protocol.ts ResultMap).
-      this.pending.set(id, {
-        resolve: (v: unknown) => {
-          resolve(v as ResultMap[K]);
-        },
-        reject,
-      });
-      try {
-        this.port.postMessage({ id, req }, transfer);
-      } catch (e) {
-        this.pending.delete(id);
-        reject(new AppError('internal', 'Could not send the request to the inference worker.', { cause: e }));
-      }
-    });
+    return this.bridge.call(req, transfer);
   }
 
   onEvent(cb: (ev: WorkerEvent) => void): () => void {
@@ -299,17 +275,11 @@ export class InferenceClient {
 
   terminate(): void {
     if (this.terminated) return;
-    this.terminated = true;
-    this.port.terminate?.();
+    this.bridge.terminate();
     for (const slot of [...this.decoders.keys()]) this.stopDecoder(slot);
-    const err = new AppError(
-      'worker-terminated',
-      'The inference worker was stopped; pending work was cancelled.',
-    );
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    const err = this.bridge.closedReason;
     for (const c of this.channels.values()) {
-      c.waiting?.reject(err);
+      if (err) c.waiting?.reject(err);
       c.waiting = null;
     }
   }

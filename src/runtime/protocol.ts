@@ -2,12 +2,12 @@
  * Messages between the main thread and the inference worker. Everything here survives structured
  * clone; large buffers travel as transferables.
  */
-import type { SerializedAppError } from '../core/errors';
 import type { Rgb8Image } from '../core/image/types';
 import type { ModelFrame } from '../core/geometry';
 import type { ContractId } from '../core/models/contracts';
 import type { PromptSet } from '../core/prompts/types';
 import type { TensorData } from '../core/tensor';
+import type { BridgeMessage, RequestEnvelope as BridgeRequestEnvelope, ResponseEnvelope } from './bridge';
 
 export type Provider = 'wasm' | 'webgpu';
 
@@ -177,17 +177,12 @@ export interface ResultMap {
   'connect-decoder': null;
 }
 
-export interface RequestEnvelope {
-  readonly id: number;
-  readonly req: WorkerRequest;
-}
-
-export type ResponseEnvelope =
-  | { readonly id: number; readonly ok: true; readonly result: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: SerializedAppError };
+/** The envelopes are the worker bridge's (bridge.ts), with this worker's requests and events. */
+export type RequestEnvelope = BridgeRequestEnvelope<WorkerRequest>;
+export type { ResponseEnvelope };
 
 export type WorkerEvent =
   | { readonly event: 'gpu-lost'; readonly message: string; readonly reason: string }
   | { readonly event: 'log'; readonly level: 'info' | 'warn'; readonly message: string };
 
-export type WorkerMessage = ResponseEnvelope | { readonly id?: undefined; readonly ev: WorkerEvent };
+export type WorkerMessage = BridgeMessage<WorkerEvent>;

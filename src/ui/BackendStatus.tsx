@@ -6,10 +6,17 @@ export function BackendStatus() {
   const caps = useRuntimeStore((s) => s.capabilities);
   const pref = useRuntimeStore((s) => s.providerPreference);
   const setPref = useRuntimeStore((s) => s.setProviderPreference);
+  const workerFailure = useRuntimeStore((s) => s.workerFailure);
+  const failure = workerFailure && (
+    <span className="pill warn" data-testid="backend-worker-failed" role="alert">
+      {workerFailure}
+    </span>
+  );
   if (!caps)
     return (
       <div className="backend" data-testid="backend-status">
         Probing the browser…
+        {failure}
       </div>
     );
   const choice = chooseProvider(caps.webgpu, pref);
@@ -45,6 +52,7 @@ export function BackendStatus() {
           <option value="wasm">WebAssembly</option>
         </select>
       </label>
+      {failure}
       {notices.length > 0 && (
         <ul className="notices" data-testid="backend-notices">
           {notices.map((n) => (
