@@ -16,7 +16,16 @@ import { promptPoint, type PromptBox } from '../core/prompts/types';
 import { useBatchStore, type RunListItem } from '../state/batch';
 import { useCompareStore } from '../state/compare';
 import type { BatchActions } from '../state/services';
-import type { BatchEvent, BatchRequest, BatchSettings, DatasetInput } from './batch-protocol';
+import { WorkerBridge, type WorkerLike } from '../runtime/bridge';
+import type {
+  BatchEvent,
+  BatchRequest,
+  BatchResults,
+  BatchSettings,
+  DatasetInput,
+  RunResult,
+  ScanResult,
+} from './batch-protocol';
 import { datasetFiles } from './batch-host';
 import { cornerstoneFrameDecoder } from '../codecs/dicom-codecs';
 import { APP_VERSION, windowPresets, type CompareEngine } from './compare-engine';
@@ -26,7 +35,9 @@ import { filesFromDrop, filesFromInput } from './drop';
 const RULES: SelectionRule[] = ['predicted-iou', 'first', 'oracle', 'single'];
 
 export class BatchEngine implements BatchActions {
-  private worker: Worker | null = null;
+  private bridge: WorkerBridge<BatchRequest, BatchResults, BatchEvent> | null = null;
+  /** The last failure shown, so one crash that rejects several calls is shown once. */
+  private shown: unknown = null;
   private files: DatasetInput[] = [];
   private plan: DatasetPlan | null = null;
   private fingerprint = '';
@@ -41,40 +52,45 @@ export class BatchEngine implements BatchActions {
     return useBatchStore.getState();
   }
 
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
+  /**
+   * The batch worker behind its bridge: a worker that failed (a script that did not load, a crash)
+   * rejects its pending calls, so a run in progress ends as failed; the next action starts a fresh one.
+   */
+  private ensureBridge(): WorkerBridge<BatchRequest, BatchResults, BatchEvent> {
+    if (this.bridge && !this.bridge.closed) return this.bridge;
     const w = new Worker(new URL('./batch-worker.ts', import.meta.url), { type: 'module', name: 'batch' });
-    w.onmessage = (ev: MessageEvent<BatchEvent>) => {
-      this.onEvent(ev.data);
-    };
-    // A worker that crashed (an uncaught error, a failed start) sends nothing more: end the run as
-    // failed rather than leave the view on "running"; the next action starts a fresh worker.
-    w.onerror = (ev: ErrorEvent) => {
-      ev.preventDefault();
-      if (this.worker === w) this.worker = null;
-      w.terminate();
-      this.onEvent({
-        kind: 'error',
-        error: toAppError(
-          ev.message || 'the batch worker stopped',
-          'worker-terminated',
-          'The batch worker crashed',
-        ).toJSON(),
-      });
-    };
-    this.worker = w;
-    return w;
+    const b = new WorkerBridge<BatchRequest, BatchResults, BatchEvent>(w as unknown as WorkerLike, {
+      name: 'batch worker',
+      hint: 'Start the run again.',
+    });
+    b.onEvent((e) => {
+      this.onEvent(e);
+    });
+    this.bridge = b;
+    return b;
   }
 
   /** Stops the batch worker (its database connection closes with it) and closes this side's connection. */
   async shutdown(): Promise<void> {
-    this.worker?.terminate();
-    this.worker = null;
+    this.bridge?.terminate();
+    this.bridge = null;
     await this.store.close();
   }
 
-  private send(req: BatchRequest): void {
-    this.ensureWorker().postMessage(req);
+  private call<K extends BatchRequest['kind']>(
+    req: Extract<BatchRequest, { kind: K }>,
+  ): Promise<BatchResults[K]> {
+    return this.ensureBridge().call(req);
+  }
+
+  /** A request that failed (in the worker, or because the worker failed): the view leaves 'running'. */
+  private failed(e: unknown): void {
+    const err = toAppError(e, 'internal', 'Batch');
+    // Stopped on purpose (shutdown): nothing to tell.
+    if (err.code === 'worker-terminated' || e === this.shown) return;
+    this.shown = e;
+    this.s.patch({ phase: 'error', status: err.message });
+    useCompareStore.getState().toast('error', err.message, err.detail);
   }
 
   settings(): BatchSettings {
@@ -139,7 +155,7 @@ export class BatchEngine implements BatchActions {
       outcome: null,
       progress: null,
     });
-    this.send({ kind: 'scan', files, rootName, settings: this.settings() });
+    this.scan({ kind: 'scan', files, rootName, settings: this.settings() });
     await this.refreshRuns();
   }
 
@@ -149,7 +165,7 @@ export class BatchEngine implements BatchActions {
     if (this.files.length === 0 || this.s.phase === 'running' || this.s.phase === 'paused') return;
     const rootName = this.s.dataset ?? 'dataset';
     this.s.patch({ phase: 'scanning', status: 'Counting units…' });
-    this.send({
+    this.scan({
       kind: 'scan',
       files: this.files,
       rootName,
@@ -180,50 +196,52 @@ export class BatchEngine implements BatchActions {
     this.rescan();
   }
 
-  private onEvent(e: BatchEvent): void {
+  private scan(req: Extract<BatchRequest, { kind: 'scan' }>): void {
+    this.call(req).then(
+      (r) => {
+        this.scanned(r);
+      },
+      (e: unknown) => {
+        this.failed(e);
+      },
+    );
+  }
+
+  private scanned(r: ScanResult): void {
     const s = this.s;
-    switch (e.kind) {
-      case 'scanned': {
-        this.plan = e.plan;
-        // A failed run ('error') is not resumed: its failed units are stored, so a resume would skip them.
-        const unfinished = s.runs.find(
-          (r) => r.status !== 'done' && r.status !== 'error' && this.fingerprintOf(r.id) === this.fingerprint,
-        );
-        s.patch({
-          phase: 'ready',
-          status: '',
-          layout: e.plan.layout,
-          dataset: e.plan.name,
-          previews: e.previews,
-          skipped: e.plan.skipped,
-          planNotes: e.plan.notes,
-          resumeOf: unfinished ?? null,
-        });
-        return;
-      }
-      case 'status':
-        s.patch({ status: e.text });
-        return;
-      case 'progress':
-        s.patch({ progress: e.progress, memory: e.memory ?? null });
-        return;
-      case 'done': {
-        const status = outcomeStatus(e.outcome, e.cancelled);
-        s.patch({
-          phase: e.outcome.failed ? 'error' : 'done',
-          status,
-          errors: e.outcome.errors,
-          outcome: e.outcome,
-        });
-        if (e.outcome.failed) useCompareStore.getState().toast('error', status);
-        void this.afterRun();
-        return;
-      }
-      case 'error':
-        s.patch({ phase: 'error', status: e.error.message });
-        useCompareStore.getState().toast('error', e.error.message, e.error.detail);
-        return;
-    }
+    this.plan = r.plan;
+    // A failed run ('error') is not resumed: its failed units are stored, so a resume would skip them.
+    const unfinished = s.runs.find(
+      (run) =>
+        run.status !== 'done' && run.status !== 'error' && this.fingerprintOf(run.id) === this.fingerprint,
+    );
+    s.patch({
+      phase: 'ready',
+      status: '',
+      layout: r.plan.layout,
+      dataset: r.plan.name,
+      previews: r.previews,
+      skipped: r.plan.skipped,
+      planNotes: r.plan.notes,
+      resumeOf: unfinished ?? null,
+    });
+  }
+
+  private finished(r: RunResult): void {
+    const status = outcomeStatus(r.outcome, r.cancelled);
+    this.s.patch({
+      phase: r.outcome.failed ? 'error' : 'done',
+      status,
+      errors: r.outcome.errors,
+      outcome: r.outcome,
+    });
+    if (r.outcome.failed) useCompareStore.getState().toast('error', status);
+    void this.afterRun();
+  }
+
+  private onEvent(e: BatchEvent): void {
+    if (e.kind === 'status') this.s.patch({ status: e.text });
+    else this.s.patch({ progress: e.progress, memory: e.memory ?? null });
   }
 
   private readonly fingerprints = new Map<string, string>();
@@ -289,7 +307,7 @@ export class BatchEngine implements BatchActions {
       errors: [],
       outcome: null,
     });
-    this.send({
+    const run = this.call({
       kind: 'run',
       runId,
       dataset: this.plan.name,
@@ -307,20 +325,34 @@ export class BatchEngine implements BatchActions {
       threads: compare.models.sam.threads ?? 1,
       totalUnits: resumed ? resumed.totalUnits : total,
     });
+    run.then(
+      (r) => {
+        this.finished(r);
+      },
+      (e: unknown) => {
+        this.failed(e);
+      },
+    );
+  }
+
+  private control(kind: 'pause' | 'resume' | 'cancel'): void {
+    this.call({ kind }).catch((e: unknown) => {
+      this.failed(e);
+    });
   }
 
   pause(): void {
-    this.send({ kind: 'pause' });
+    this.control('pause');
     this.s.patch({ phase: 'paused', status: 'Paused (after the current unit)' });
   }
 
   resume(): void {
-    this.send({ kind: 'resume' });
+    this.control('resume');
     this.s.patch({ phase: 'running', status: 'Running' });
   }
 
   cancel(): void {
-    this.send({ kind: 'cancel' });
+    this.control('cancel');
     this.s.patch({ status: 'Cancelling after the current unit…' });
   }
 

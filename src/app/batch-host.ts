@@ -13,7 +13,15 @@ import { enumerateUnits, runBatch, type BatchModel, type CaseSource } from '../b
 import { LocalInference } from '../runtime/local-inference';
 import { CacheStorageModelCache, MemoryModelCache } from '../runtime/model-fetch';
 import { loadLocalFiles, loadPreset } from '../runtime/model-loader';
-import type { BatchEvent, BatchRequest, CasePreview, DatasetInput } from './batch-protocol';
+import type {
+  BatchEvent,
+  BatchRequest,
+  BatchResults,
+  CasePreview,
+  DatasetInput,
+  RunResult,
+  ScanResult,
+} from './batch-protocol';
 
 export function datasetFiles(inputs: readonly DatasetInput[]): DatasetFile[] {
   return inputs.map((i) => ({
@@ -35,26 +43,34 @@ export class BatchHost {
     private readonly setupRuntime: (threads: number, wasmPaths?: { mjs: string; wasm: string }) => void,
   ) {}
 
-  async handle(req: BatchRequest): Promise<void> {
-    try {
-      if (req.kind === 'scan')
-        await this.scan(req.files, req.rootName, req.settings.protocol.minArea, req.settings, req.mapping);
-      else if (req.kind === 'run') await this.run(req);
-      else if (req.kind === 'pause') {
-        this.pausePromise ??= new Promise((ok) => {
-          this.paused = ok;
-        });
-      } else if (req.kind === 'resume') {
-        this.paused?.();
-        this.paused = null;
-        this.pausePromise = null;
-      } else {
-        this.abort?.abort();
-        this.paused?.();
-      }
-    } catch (e) {
-      this.post({ kind: 'error', error: toAppError(e, 'internal', 'Batch').toJSON() });
+  /** Answers one request (the worker entry sends the answer, or the error, back with its id). */
+  async handle<K extends BatchRequest['kind']>(
+    req: Extract<BatchRequest, { kind: K }>,
+  ): Promise<BatchResults[K]> {
+    const r: BatchRequest = req;
+    // Each branch answers with the result type of its own request kind (batch-protocol.ts BatchResults).
+    if (r.kind === 'scan')
+      return (await this.scan(
+        r.files,
+        r.rootName,
+        r.settings.protocol.minArea,
+        r.settings,
+        r.mapping,
+      )) as BatchResults[K];
+    if (r.kind === 'run') return (await this.run(r)) as BatchResults[K];
+    if (r.kind === 'pause') {
+      this.pausePromise ??= new Promise((ok) => {
+        this.paused = ok;
+      });
+    } else if (r.kind === 'resume') {
+      this.paused?.();
+      this.paused = null;
+      this.pausePromise = null;
+    } else {
+      this.abort?.abort();
+      this.paused?.();
     }
+    return null as BatchResults[K];
   }
 
   private async scan(
@@ -63,7 +79,7 @@ export class BatchHost {
     minArea: number,
     settings: Extract<BatchRequest, { kind: 'scan' }>['settings'],
     mapping?: ManualMapping,
-  ): Promise<void> {
+  ): Promise<ScanResult> {
     const files = datasetFiles(inputs);
     const plan = mapping ? planFromMapping(files, mapping) : await detectLayout(files, rootName);
     const byPath = new Map(files.map((f) => [f.path, f]));
@@ -95,10 +111,10 @@ export class BatchHost {
         });
       }
     }
-    this.post({ kind: 'scanned', plan, previews });
+    return { plan, previews };
   }
 
-  private async run(req: Extract<BatchRequest, { kind: 'run' }>): Promise<void> {
+  private async run(req: Extract<BatchRequest, { kind: 'run' }>): Promise<RunResult> {
     this.setupRuntime(req.threads, req.wasmPaths);
     const files = datasetFiles(req.files);
     const byPath = new Map(files.map((f) => [f.path, f]));
@@ -188,7 +204,7 @@ export class BatchHost {
     // failed units are stored, so a resume would skip them all).
     await this.store.putRun({ ...meta, status: r.failed ? 'error' : cancelled ? 'cancelled' : 'done' });
     await inf.close();
-    this.post({ kind: 'done', outcome: r, cancelled });
+    return { outcome: r, cancelled };
   }
 }
 

@@ -1,5 +1,8 @@
-/** Messages between the batch view (main thread) and the batch worker. */
-import type { SerializedAppError } from '../core/errors';
+/**
+ * Messages between the batch view (main thread) and the batch worker, over the worker bridge
+ * (runtime/bridge.ts): each request has an id and one answer (BatchResults), while status and progress
+ * stream as events. A run's answer comes when it ends; a crashed worker rejects it.
+ */
 import type { IntensityWindow } from '../core/image/intensity';
 import type { ProtocolSettings } from '../core/prompts/protocol';
 import type { DatasetPlan, ManualMapping } from '../batch/layouts/types';
@@ -64,14 +67,27 @@ export type BatchRequest =
   | { readonly kind: 'resume' }
   | { readonly kind: 'cancel' };
 
+export interface ScanResult {
+  readonly plan: DatasetPlan;
+  readonly previews: readonly CasePreview[];
+}
+
+export interface RunResult {
+  /** What the run did, failures counted (a run whose every unit failed has `failed` set). */
+  readonly outcome: BatchOutcome;
+  readonly cancelled: boolean;
+}
+
+/** The answer to each request kind. */
+export interface BatchResults {
+  scan: ScanResult;
+  run: RunResult;
+  pause: null;
+  resume: null;
+  cancel: null;
+}
+
+/** Events that stream while a request runs (no id). */
 export type BatchEvent =
-  | { readonly kind: 'scanned'; readonly plan: DatasetPlan; readonly previews: readonly CasePreview[] }
   | { readonly kind: 'progress'; readonly progress: BatchProgress; readonly memory?: EmbeddingMemory }
-  | { readonly kind: 'status'; readonly text: string }
-  | {
-      readonly kind: 'done';
-      /** What the run did, failures counted (a run whose every unit failed has `failed` set). */
-      readonly outcome: BatchOutcome;
-      readonly cancelled: boolean;
-    }
-  | { readonly kind: 'error'; readonly error: SerializedAppError };
+  | { readonly kind: 'status'; readonly text: string };
