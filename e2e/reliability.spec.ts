@@ -183,3 +183,45 @@ test('a 300-unit batch survives a reload and a cancel/resume: every unit once, m
   const cases = new Set(rows.map((r) => r['case']));
   expect([...cases].sort()).toEqual(['load_000', 'load_001']);
 });
+
+/**
+ * Issue 13, the worker bridge's failure paths: a worker whose script does not load (here: answered with
+ * a 404) gives a clear error at once instead of a view that waits forever, and the rest of the page works.
+ */
+test('the inference worker script answering 404 gives a clear error, not a hang, and the page still works', async ({
+  page,
+}) => {
+  // The built inference worker chunk (dist/assets/worker-<hash>.js); the batch worker is batch-worker-*.
+  await page.route('**/assets/worker-*.js', (route) => route.fulfill({ status: 404, body: 'not found' }));
+  const app = new ComparePage(page);
+  await app.open();
+  const cause = /inference worker could not start \(its script failed to load/;
+  await expect(page.getByTestId('backend-worker-failed')).toContainText(cause);
+  await expect(page.getByTestId('toast-error').filter({ hasText: cause })).toBeVisible();
+  // The study opens without the worker.
+  await app.waitForStudy(/embedded sample/);
+  // Loading a model fails at once, naming the same cause, instead of loading forever.
+  await page.getByTestId('preset-sam').selectOption('fixture-sam1-meta');
+  await page.getByTestId('load-sam').click();
+  await expect(page.getByTestId('model-error-sam')).toContainText(cause);
+  await expect(page.getByTestId('model-info-sam')).toHaveCount(0);
+});
+
+test('a batch worker that cannot start ends the scan as failed with a clear error; the next drop starts afresh', async ({
+  page,
+}) => {
+  await page.route('**/assets/batch-worker-*.js', (route) =>
+    route.fulfill({ status: 404, body: 'not found' }),
+  );
+  const app = new ComparePage(page);
+  await app.open();
+  await page.getByTestId('tab-batch').click();
+  await page.getByTestId('batch-folder-input').setInputFiles('test-data/sam-med2d-demo-ct2d');
+  const cause = /batch worker could not start \(its script failed to load/;
+  await expect(page.getByTestId('batch-status')).toContainText(cause);
+  await expect(page.getByTestId('toast-error').filter({ hasText: cause })).toBeVisible();
+  // Once the script loads again, the next action starts a fresh worker and the scan completes.
+  await page.unroute('**/assets/batch-worker-*.js');
+  await page.getByTestId('batch-folder-input').setInputFiles('test-data/sam-med2d-demo-ct2d');
+  await expect(page.getByTestId('batch-preview')).toBeVisible({ timeout: 60_000 });
+});
