@@ -60,6 +60,14 @@ describe('architecture lint rules', () => {
     );
   });
 
+  it('finds import cycles (the resolver knows .ts: without it no-cycle silently checked nothing)', async () => {
+    // core/models/adapters.ts imports ../tensor: tensor.ts importing adapters closes a cycle.
+    const code = "import { encoderFeeds } from './models/adapters';\nexport const x = encoderFeeds;\n";
+    expect((await messagesFor('src/core/tensor.ts', code)).join('\n')).toMatch(/Dependency cycle detected/);
+    const acyclic = "import { AppError } from './errors';\nexport const x = AppError;\n";
+    expect((await messagesFor('src/core/tensor.ts', acyclic)).join('\n')).not.toMatch(/cycle/);
+  });
+
   it('keeps the command line out of the viewer, the UI and the stores', async () => {
     const path = 'src/cli/evaluate.ts';
     for (const from of ['../viewer/controller', '../ui/App', '../state/runtime', '../app/main']) {
