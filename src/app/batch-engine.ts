@@ -28,7 +28,9 @@ import type {
 } from './batch-protocol';
 import { datasetFiles } from './batch-host';
 import { cornerstoneFrameDecoder } from '../codecs/dicom-codecs';
-import { APP_VERSION, windowPresets, type CompareEngine } from './compare-engine';
+import { windowByName } from '../core/image/intensity';
+import { appRecord } from '../core/provenance';
+import type { CompareEngine } from './compare/engine';
 import { saveBytes } from './downloads';
 import { filesFromDrop, filesFromInput } from './drop';
 
@@ -95,10 +97,7 @@ export class BatchEngine implements BatchActions {
 
   settings(): BatchSettings {
     const s = this.s;
-    const w =
-      s.windowPreset === 'auto'
-        ? undefined
-        : windowPresets(true).find((p) => p.id === s.windowPreset)?.window;
+    const w = windowByName(s.windowPreset); // undefined for 'auto': the modality's default
     return {
       protocol: {
         seed: s.seed,
@@ -398,7 +397,7 @@ export class BatchEngine implements BatchActions {
     const id = this.s.runId;
     const meta: RunMeta | undefined = id ? await this.store.getRun(id) : undefined;
     const prov = {
-      app: { name: 'sam-compare', version: APP_VERSION },
+      app: appRecord(),
       date: new Date().toISOString(),
       run: meta
         ? { id: meta.id, createdAt: meta.createdAt, status: meta.status, units: meta.doneUnits }

@@ -1,5 +1,5 @@
-/** The window presets the compare view offers, and the one a study opens with. */
-import { CT_PRESETS, windowBounds, type IntensityWindow } from '../../core/image/intensity';
+/** The window presets the compare view offers (core's one catalogue), and the one a study opens with. */
+import { WINDOW_CHOICES, type IntensityWindow } from '../../core/image/intensity';
 import type { Modality } from '../../core/image/types';
 
 export interface WindowPreset {
@@ -8,39 +8,18 @@ export interface WindowPreset {
   readonly window: IntensityWindow;
 }
 
+/** Every named window of the catalogue (not `auto`, which the viewer resolves per study itself). */
 export function windowPresets(is8bit: boolean): WindowPreset[] {
-  return [
-    ...CT_PRESETS.map((p): WindowPreset => ({
-      id: p.id,
-      label: `CT ${p.label}`,
-      window: { kind: 'window', center: p.center, width: p.width },
-    })),
-    {
-      id: 'percentile',
-      label: 'Percentile 0.5–99.5 (slice)',
-      window: { kind: 'percentile', lower: 0.5, upper: 99.5, scope: 'slice' },
-    },
-    {
-      id: 'percentile-volume',
-      label: 'Percentile 0.5–99.5 (volume)',
-      window: { kind: 'percentile', lower: 0.5, upper: 99.5, scope: 'volume' },
-    },
-    ...(is8bit
-      ? [{ id: 'identity', label: '8-bit as stored', window: { kind: 'identity' } as IntensityWindow }]
-      : []),
-  ];
+  return WINDOW_CHOICES.flatMap((c) =>
+    c.window && (!c.only8bit || is8bit) ? [{ id: c.id, label: c.label, window: c.window }] : [],
+  );
 }
 
 export function windowPresetById(id: string, is8bit: boolean): WindowPreset {
   const all = windowPresets(is8bit);
-  return (
-    all.find((p) => p.id === id) ??
-    all[0] ?? {
-      id: 'abdomen',
-      label: 'abdomen',
-      window: { kind: 'window', ...windowBounds(40, 400), center: 40, width: 400 },
-    }
-  );
+  const found = all.find((p) => p.id === id) ?? all[0];
+  if (!found) throw new Error('the window catalogue is empty');
+  return found;
 }
 
 export function defaultPreset(m: Modality, is8bit: boolean): WindowPreset {

@@ -1,4 +1,5 @@
 import { useRef } from 'react';
+import { WINDOW_CHOICES } from '../../core/image/intensity';
 import { SELECTION_LABELS, type SelectionRule } from '../../core/models/selection';
 import { prettyName } from '../../core/io/labels';
 import { useCompareStore } from '../../state/compare';
@@ -6,16 +7,6 @@ import { useActions } from '../context';
 import { ModelSlot } from './ModelSlot';
 
 const RULES: SelectionRule[] = ['predicted-iou', 'first', 'oracle', 'single'];
-const WINDOWS: { id: string; label: string; needs8bit?: boolean }[] = [
-  { id: 'abdomen', label: 'CT abdomen W400/L40' },
-  { id: 'liver', label: 'CT liver W150/L30' },
-  { id: 'bone', label: 'CT bone W1800/L400' },
-  { id: 'lung', label: 'CT lung W1500/L−600' },
-  { id: 'brain', label: 'CT brain W80/L40' },
-  { id: 'percentile', label: 'percentile 0.5–99.5 (slice)' },
-  { id: 'percentile-volume', label: 'percentile 0.5–99.5 (volume)' },
-  { id: 'identity', label: '8-bit as stored', needs8bit: true },
-];
 
 export function SidePanel() {
   const actions = useActions();
@@ -163,7 +154,7 @@ export function SidePanel() {
               onChange={(e) => actions.setWindowPreset(e.target.value)}
               data-testid="window-preset"
             >
-              {WINDOWS.filter((w) => !w.needs8bit || study.is8bit).map((w) => (
+              {WINDOW_CHOICES.filter((w) => w.window && (!w.only8bit || study.is8bit)).map((w) => (
                 <option key={w.id} value={w.id}>
                   {w.label}
                 </option>
