@@ -63,6 +63,13 @@ for (const [sam, sam2] of PAIRS) {
     expect(await app.dice('sam')).toBeGreaterThan(0.5);
     expect(await app.dice('sam2')).toBeGreaterThan(0.5);
     expect(await app.errorToasts()).toEqual([]);
+    // SAM 2 exports have no single-mask token: choosing that rule says what the SAM 2 pane shows instead.
+    await expect(page.getByTestId('rule-note-single')).toHaveCount(0);
+    await page.getByTestId('rule').selectOption('single');
+    await expect(page.getByTestId('rule-note-single')).toContainText(
+      'SAM 2 pane shows its highest-predicted-IoU',
+    );
+    await page.getByTestId('rule').selectOption('predicted-iou');
 
     // The batch, on the same two models, with every strategy.
     await page.getByTestId('tab-batch').click();

@@ -242,6 +242,13 @@ export function SidePanel() {
               ))}
             </select>
           </label>
+          {s.rule === 'single' && (
+            <p className="note small" data-testid="rule-note-single">
+              Only Meta&apos;s SAM decoder has a single-mask token. SAM 2 exports return 3 multimask
+              candidates, so the SAM 2 pane shows its highest-predicted-IoU candidate: under this rule the two
+              panes do not show the same kind of output.
+            </p>
+          )}
         </section>
       )}
 
