@@ -15,7 +15,7 @@ import { argmaxIou } from '../core/models/selection';
 import { errorRegionClick } from '../core/prompts/generators';
 import { planPrompts, type PlannedPrompt, type ProtocolSettings } from '../core/prompts/protocol';
 import { rngFor } from '../core/prompts/rng';
-import { promptPoint, type PromptSet } from '../core/prompts/types';
+import { pointsToJson, promptPoint, type PromptSet } from '../core/prompts/types';
 import { unitKey, type ResultRow } from './results';
 
 export type SliceSampling =
@@ -123,7 +123,6 @@ function gtMask(study: Study, slice: number, value: number): Mask {
 }
 
 const boxJson = (p: PromptSet) => (p.box ? JSON.stringify([p.box.x0, p.box.y0, p.box.x1, p.box.y1]) : '');
-const pointsJson = (p: PromptSet) => JSON.stringify(p.points.map((q) => [q.x, q.y, q.label]));
 
 /** A failure that ends the run (cancel, the worker gone): never turned into an error row. */
 function isFatal(e: unknown): boolean {
@@ -371,7 +370,7 @@ export async function runBatch(
           const promptColumns = (p: PlannedPrompt) => ({
             strategy: p.strategy,
             n_points: p.n,
-            points: pointsJson(p.prompt),
+            points: pointsToJson(p.prompt),
             box: boxJson(p.prompt),
           });
           const fail = (p: PlannedPrompt, message: string) => {

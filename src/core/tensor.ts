@@ -10,7 +10,6 @@ export type TensorData =
   | { readonly type: 'bool'; readonly data: Uint8Array; readonly dims: readonly number[] }
   | { readonly type: 'uint8'; readonly data: Uint8Array; readonly dims: readonly number[] };
 
-export type TensorType = TensorData['type'];
 export type TensorMap = Readonly<Record<string, TensorData>>;
 
 export function elementCount(dims: readonly number[]): number {

@@ -22,7 +22,6 @@ export type CanvasPx = Branded<Vec2, 'CanvasPx'>;
 
 export const imagePx = (x: number, y: number): ImagePx => ({ x, y }) as ImagePx;
 export const modelPx = (x: number, y: number): ModelPx => ({ x, y }) as ModelPx;
-export const canvasPx = (x: number, y: number): CanvasPx => ({ x, y }) as CanvasPx;
 
 export interface Size {
   readonly width: number;
@@ -103,18 +102,6 @@ export function imageToModel(frame: ModelFrame, p: ImagePx): ModelPx {
 
 export function modelToImage(frame: ModelFrame, p: ModelPx): ImagePx {
   return imagePx(p.x / frame.scaleX, p.y / frame.scaleY);
-}
-
-/** Nearest pixel index for a continuous ImagePx point, clamped into the image. */
-export function toPixelIndex(size: Size, p: ImagePx): { col: number; row: number } {
-  return {
-    col: Math.min(size.width - 1, Math.max(0, Math.round(p.x))),
-    row: Math.min(size.height - 1, Math.max(0, Math.round(p.y))),
-  };
-}
-
-export function isInside(size: Size, p: ImagePx): boolean {
-  return p.x >= -0.5 && p.y >= -0.5 && p.x < size.width - 0.5 && p.y < size.height - 0.5;
 }
 
 function assertSize(s: Size): void {

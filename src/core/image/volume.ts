@@ -1,10 +1,6 @@
 import { AppError } from '../errors';
 import type { Mask, Mat3, ScalarArray, Slice, Vec3, Volume } from './types';
 
-export function voxelCount(dims: Vec3): number {
-  return dims[0] * dims[1] * dims[2];
-}
-
 export function voxelToWorld(
   v: Pick<Volume, 'origin' | 'spacing' | 'direction'>,
   i: number,
@@ -138,13 +134,6 @@ export function maskOfLabel(data: ScalarArray, width: number, height: number, va
   return { width, height, data: out };
 }
 
-/** Binary mask of non-zero voxels (single-structure files, 0/255 PNG masks). */
-export function maskNonZero(data: ScalarArray, width: number, height: number): Mask {
-  const out = new Uint8Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = (data[i] ?? 0) !== 0 ? 1 : 0;
-  return { width, height, data: out };
-}
-
 /** Sorted distinct non-zero values of a label map. */
 export function labelValues(data: ScalarArray): number[] {
   const seen = new Set<number>();
@@ -233,20 +222,6 @@ export function assertSameGrid(
     image.frameOfReference !== labels.frameOfReference
   ) {
     fail('frame of reference differs');
-  }
-}
-
-export function assertSameSize(
-  a: { width: number; height: number },
-  b: { width: number; height: number },
-  what: string,
-): void {
-  if (a.width !== b.width || a.height !== b.height) {
-    throw new AppError(
-      'grid-mismatch',
-      `${what}: ${b.width}×${b.height} does not match ${a.width}×${a.height}. Masks and images must share one grid.`,
-      { subject: what },
-    );
   }
 }
 

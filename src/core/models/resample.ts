@@ -214,11 +214,6 @@ export function upsampleToMask(
   return maskAndArea(resizeBilinearInto(src, w, h, outW, outH, outW, outH, plane(1, outW * outH)));
 }
 
-/** Logits → binary mask at threshold 0 (mask = logit > 0). */
-export function thresholdLogits(logits: Float32Array): Uint8Array {
-  return maskAndArea(logits).mask;
-}
-
 /** Logits → binary mask at threshold 0 and its pixel count, in one pass. */
 export function maskAndArea(logits: Float32Array): { mask: Uint8Array; area: number } {
   const n = logits.length;

@@ -23,10 +23,6 @@ export function promptPoint(x: number, y: number, label: PointLabel): PromptPoin
   return { x, y, label } as PromptPoint;
 }
 
-export function isEmptyPrompt(p: PromptSet): boolean {
-  return p.points.length === 0 && !p.box;
-}
-
 /** `[[x, y, label], …]`, the export format of the results table. */
 export function pointsToJson(p: PromptSet): string {
   return JSON.stringify(p.points.map((q) => [q.x, q.y, q.label]));
