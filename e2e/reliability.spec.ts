@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'fflate';
 import type { Page } from '@playwright/test';
 import { parseCsv } from '../src/batch/results';
-import { writeNifti } from '../src/core/io/nifti';
+import { writeNifti } from '../src/core/io/nifti-write';
 import { corruptFixtures } from '../src/core/testing/corrupt';
 import { expect, test } from './fixtures';
 import { ComparePage } from './pages/compare';

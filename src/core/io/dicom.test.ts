@@ -20,7 +20,8 @@ import {
   type EncodeOptions,
   type ImageDataSetParams,
 } from '../testing/dicom';
-import { readNifti, writeNifti } from './nifti';
+import { readNifti } from './nifti';
+import { writeNifti } from './nifti-write';
 import { readDicomImage } from './read-any';
 import type { InputFile } from './types';
 

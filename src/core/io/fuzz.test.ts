@@ -37,7 +37,8 @@ import {
 } from '../testing/dicom';
 import { readSingleFile } from './index';
 import { readMetaImage } from './metaimage';
-import { readNifti, writeNifti } from './nifti';
+import { readNifti } from './nifti';
+import { writeNifti } from './nifti-write';
 import { readNrrd } from './nrrd';
 import { readJpeg, readPng } from './raster';
 import { readImageFiles, readSegOnGrid } from './read-any';

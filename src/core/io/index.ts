@@ -8,7 +8,8 @@ import { isJpeg, isPng, readJpeg, readPng } from './raster';
 import type { InputFile, ReadOptions, ReadResult } from './types';
 
 export * from './types';
-export { readNifti, writeNifti } from './nifti';
+export { readNifti } from './nifti';
+export { writeNifti } from './nifti-write';
 export { readPng, readJpeg } from './raster';
 
 export type DetectedFormat = 'nifti' | 'png' | 'jpeg' | 'dicom' | 'nrrd' | 'metaimage' | 'unknown';

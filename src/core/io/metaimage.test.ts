@@ -4,7 +4,8 @@ import { AppError } from '../errors';
 import type { Vec3 } from '../image/types';
 import { voxelToWorld } from '../image/volume';
 import { isMetaImage, readMetaImage } from './metaimage';
-import { readNifti, writeNifti } from './nifti';
+import { readNifti } from './nifti';
+import { writeNifti } from './nifti-write';
 import type { SampleType } from './bytes';
 import type { InputFile } from './types';
 

@@ -8,7 +8,8 @@ import type { Mat3, Volume } from '../image/types';
 import { voxelToWorld } from '../image/volume';
 import { guardAlloc } from './budget';
 import { readSingleFile } from './index';
-import { looksLikeNifti, readNifti, writeNifti } from './nifti';
+import { looksLikeNifti, readNifti } from './nifti';
+import { writeNifti } from './nifti-write';
 import type { InputFile } from './types';
 
 // ---------------------------------------------------------------------------------------------------------

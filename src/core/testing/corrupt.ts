@@ -9,7 +9,7 @@ import { gzipSync, zlibSync } from 'fflate';
 import type { ErrorCode } from '../errors';
 import type { ImageFormat, InputFile, ReadOptions } from '../io/types';
 import { el, encodeDicomFile, imageDataSet, seq } from './dicom';
-import { writeNifti } from '../io/nifti';
+import { writeNifti } from '../io/nifti-write';
 
 export interface CorruptFixture {
   /** Stable, unique, file-name safe. */
