@@ -25,7 +25,7 @@ export function gunzipChecked(
   // A whole gzip member is at least 20 bytes (10-byte header, an empty deflate block, 8-byte trailer);
   // fflate returns nothing, and no error, for a stream cut inside its header.
   const gzipStart = (b.length < 1 || b[0] === 0x1f) && (b.length < 2 || b[1] === 0x8b);
-  if (b.length < 20 && gzipStart) throw truncatedGzip(what, `${b.length} bytes`);
+  if (b.length < 20 && gzipStart) throw truncated(what, `${b.length} bytes`);
   const parts: Uint8Array[] = [];
   let size = 0;
   let checked = peekBytes === 0 || !peek;
@@ -49,7 +49,7 @@ export function gunzipChecked(
       g.push(b.subarray(o, Math.min(b.length, o + STEP)), o + STEP >= b.length);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    if (/unexpected EOF/i.test(msg)) throw truncatedGzip(what, msg, e);
+    if (/unexpected EOF/i.test(msg)) throw truncated(what, msg, e);
     throw new AppError('corrupt-file', `${what} is not a valid gzip stream (${msg}).`, {
       subject: what,
       cause: e,
@@ -60,7 +60,8 @@ export function gunzipChecked(
   return concat(parts, size);
 }
 
-function truncatedGzip(what: string, detail: string, cause?: unknown): AppError {
+/** A compressed stream cut short, whichever the wrapper. */
+function truncated(what: string, detail: string, cause?: unknown): AppError {
   return new AppError(
     'truncated-file',
     `${what}: the compressed data is cut short (truncated). Copy the file again from its source.`,
@@ -110,13 +111,7 @@ export function inflateChecked(
       stream.push(b.subarray(o, Math.min(b.length, o + STEP)), o + STEP >= b.length);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    if (/unexpected EOF/i.test(msg)) {
-      throw new AppError(
-        'truncated-file',
-        `${what}: the compressed data is cut short (truncated). Copy the file again from its source.`,
-        { subject: what, detail: msg, cause: e },
-      );
-    }
+    if (/unexpected EOF/i.test(msg)) throw truncated(what, msg, e);
     throw new AppError(
       'corrupt-file',
       `${what}: the compressed data is damaged (${msg}). Copy the file again from its source.`,
@@ -124,12 +119,5 @@ export function inflateChecked(
     );
   }
   if (error) throw toAppError(error, 'size-budget', what);
-  if (parts.length === 1 && parts[0]) return parts[0];
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(parts, size);
 }
