@@ -31,7 +31,7 @@ export interface BatchModel {
   readonly isFixture: boolean;
 }
 
-export type { CandidateLike, DecodedLike } from '../core/evaluation';
+export type { DecodedLike } from '../core/evaluation';
 
 /** What the runner needs from an inference engine (the worker client in the browser, pipelines in Node). */
 export interface BatchInference {

@@ -13,13 +13,12 @@
  */
 import * as ort from 'onnxruntime-web';
 import { AppError, toAppError } from '../core/errors';
-import type { DecodedSet } from '../core/models/adapters';
+import type { DecodedSet, MaskCandidate } from '../core/models/adapters';
 import { ByteLru } from './embedding-cache';
 import { DecoderSession, disposeEmbedding, SamPipeline, type Embedding } from './pipeline';
 import { copyTensorData, fromOrt, toOrt } from './tensors';
 import type { TensorData } from '../core/tensor';
 import type {
-  CandidateOut,
   DecodeRequest,
   DecodeResult,
   DecodedSetOut,
@@ -446,10 +445,7 @@ export class InferenceHost {
   }
 }
 
-function candOut(
-  c: { mask: Uint8Array; predictedIou: number; area: number },
-  transfer: Transferable[],
-): CandidateOut {
+function candOut(c: MaskCandidate, transfer: Transferable[]): MaskCandidate {
   transfer.push(c.mask.buffer);
   return { mask: c.mask, predictedIou: c.predictedIou, area: c.area };
 }

@@ -4,6 +4,7 @@
  */
 import type { Rgb8Image } from '../core/image/types';
 import type { ModelFrame } from '../core/geometry';
+import type { DecodedSet } from '../core/models/adapters';
 import type { ContractId } from '../core/models/contracts';
 import type { PromptSet } from '../core/prompts/types';
 import type { TensorData } from '../core/tensor';
@@ -128,20 +129,8 @@ export interface EncodeResult {
   readonly embeddingBytes: number;
   readonly provider: Provider;
 }
-export interface CandidateOut {
-  readonly mask: Uint8Array;
-  readonly predictedIou: number;
-  readonly area: number;
-}
-export interface DecodedSetOut {
-  readonly width: number;
-  readonly height: number;
-  readonly candidates: readonly CandidateOut[];
-  readonly single?: CandidateOut;
-  readonly lowRes?: readonly Float32Array[];
-  readonly objectScore?: number;
-  readonly pointsInCall: number;
-}
+/** A decoded set as it crosses the worker boundary: core's one DecodedSet, low-res logits only when asked. */
+export type DecodedSetOut = Omit<DecodedSet, 'lowRes'> & Partial<Pick<DecodedSet, 'lowRes'>>;
 export interface DecodeResult {
   readonly key: string;
   readonly sets: readonly DecodedSetOut[];

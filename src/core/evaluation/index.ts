@@ -13,11 +13,6 @@ import { select, type Selectable, type SelectionRule } from '../models/selection
 /** The two compared models: the pane and the result columns are keyed by this. */
 export type Slot = 'sam' | 'sam2';
 
-export interface CandidateLike {
-  readonly mask: Uint8Array;
-  readonly predictedIou: number;
-}
-
 /** One decoded prompt set as the evaluation needs it (core/models' DecodedSet is one). */
 export type DecodedLike = Selectable;
 
