@@ -20,11 +20,12 @@ import {
 } from '@cornerstonejs/core';
 import { invertAffine, type Affine2 } from '../core/geometry';
 import type { Mask, ScalarArray, Volume } from '../core/image/types';
-import type { PromptBox, PromptPoint } from '../core/prompts/types';
-import { promptPoint } from '../core/prompts/types';
+import type { Slot } from '../core/evaluation';
+import { promptPoint, type PromptBox, type PromptPoint } from '../core/prompts/types';
 import { COLORS, contourPath, drawOverlay, MaskPainter, type OverlayScene } from './overlay';
 
-export type PaneId = 'sam' | 'sam2';
+/** One pane per compared model. */
+export type PaneId = Slot;
 export const PANES: readonly PaneId[] = ['sam', 'sam2'];
 
 export interface ViewerStudy {
