@@ -43,9 +43,17 @@ export function readSingleFile(f: InputFile, opts: ReadOptions = {}): ReadResult
       case 'metaimage':
         return readMetaImage([f], opts);
       case 'dicom':
+        // 'dicom' by content (the DICM marker) or by a .dcm name alone: say which, never "is DICOM" for
+        // a file that only has the name.
+        if (!isDicom(f.bytes))
+          throw new AppError(
+            'corrupt-file',
+            `${f.name} has a DICOM name but is not a DICOM file (no 'DICM' marker at byte 128): it is damaged or another kind of file.`,
+            { subject: f.name },
+          );
         throw new AppError(
           'invalid-argument',
-          `${f.name} is DICOM: open it with its series (readImageFiles).`,
+          `${f.name} is a single DICOM file: open it together with the other files of its series (select them all or drop the folder); ground truth in DICOM must be a DICOM SEG.`,
           { subject: f.name },
         );
       default:
