@@ -302,6 +302,23 @@ describe("the paper's tables and figures, computed by hand", () => {
     expect([ct2?.winsA, ct2?.winsB, ct2?.ties]).toEqual([1, 0, 1]);
   });
 
+  it('HD95 wins go to the smaller distance (lower is better), Dice wins to the higher', () => {
+    // One CT unit: SAM 2 overlaps more (Dice 0.9 vs 0.5) and is closer (HD95 2 mm vs 9 mm).
+    const unit = (slot: 'sam' | 'sam2', dice: number, hd95: number): ResultRow => ({
+      ...OK,
+      ...(slot === 'sam2' ? SAM2 : {}),
+      dice,
+      hd95,
+      selected_by: 'first',
+    });
+    const two = [unit('sam', 0.5, 9), unit('sam2', 0.9, 2)];
+    const [byHd] = pairedSummary(two, 'first', 'hd95', 's', 50);
+    expect(byHd?.meanDiff).toBeCloseTo(-7, 12);
+    expect([byHd?.winsA, byHd?.winsB]).toEqual([0, 1]);
+    const [byDice] = pairedSummary(two, 'first', 'dice', 's', 50);
+    expect([byDice?.winsA, byDice?.winsB]).toEqual([0, 1]);
+  });
+
   it('the scatter pairs each unit once, SAM against SAM 2', () => {
     const pts = scatter(rows, 'predicted-iou');
     expect(pts.map((p) => [p.case, p.sam, p.sam2])).toEqual([

@@ -20,6 +20,13 @@ import { isErrorRow, type ResultRow } from './results';
 
 export type MetricId = 'dice' | 'iou' | 'nsd' | 'hd95';
 export const METRICS: readonly MetricId[] = ['dice', 'iou', 'nsd', 'hd95'];
+/** Which way each metric improves: overlap and surface agreement up, a distance (HD95) down. */
+export const METRIC_BETTER: Readonly<Record<MetricId, 'higher' | 'lower'>> = {
+  dice: 'higher',
+  iou: 'higher',
+  nsd: 'higher',
+  hd95: 'lower',
+};
 
 /**
  * Gap 8 (model-contracts.md): the public SAM 2 exports give the 3 multimask outputs only, with no
@@ -267,7 +274,7 @@ export function pairedSummary(
   // Which sides have computed rows at all (under any rule), to tell "n/a under this rule" from "failed".
   const computed = new Set(rows.filter((r) => !isErrorRow(r)).map((r) => `${groupOf(r)}${SEP}${armOf(r)}`));
   const picked = new Set(sel.map((r) => `${groupOf(r)}${SEP}${armOf(r)}`));
-  const opts = { seed: `${seed}|${rule}|${metric}`, resamples };
+  const opts = { seed: `${seed}|${rule}|${metric}`, resamples, better: METRIC_BETTER[metric] };
   const res = aggregatePaired(
     kept,
     { groupOf, unitOf: pairUnit, armOf, valueOf: (r) => metricOf(r, metric) },

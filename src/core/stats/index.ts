@@ -387,6 +387,11 @@ export interface PairedOptions extends WilcoxonOptions {
   readonly resamples?: number;
   /** Confidence level of the interval, in (0, 1); default 0.95. */
   readonly confidence?: number;
+  /**
+   * Which values win a pair: 'higher' (Dice, IoU, NSD; the default) or 'lower' (distances such as HD95).
+   * Only the win counts depend on it; the difference is always B − A.
+   */
+  readonly better?: 'higher' | 'lower';
 }
 
 export interface PairedComparison {
@@ -410,9 +415,9 @@ export interface PairedComparison {
   /** Which Wilcoxon computation gave the p-value. */
   readonly method: WilcoxonMethod;
   readonly continuityCorrected: boolean;
-  /** Units with A > B. */
+  /** Units where A is better than B (higher, or lower for a distance: `better`). */
   readonly winsA: number;
-  /** Units with B > A. */
+  /** Units where B is better than A. */
   readonly winsB: number;
   /** Units with A = B (the zero differences that the Wilcoxon test drops). */
   readonly ties: number;
@@ -478,6 +483,7 @@ export function pairedComparison(
     );
   }
   const { resamples, confidence } = checkPairedOptions(opts);
+  const lowerWins = opts.better === 'lower';
   const d: number[] = [];
   let nDropped = 0;
   let winsA = 0;
@@ -493,9 +499,9 @@ export function pairedComparison(
       nDropped++;
       continue;
     }
-    if (va > vb) winsA++;
-    else if (vb > va) winsB++;
-    else ties++;
+    if (va === vb) ties++;
+    else if (lowerWins ? va < vb : va > vb) winsA++;
+    else winsB++;
     d.push(vb - va);
   }
   const n = d.length;

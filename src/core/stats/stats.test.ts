@@ -361,6 +361,17 @@ suite('pairedComparison', () => {
     expect(r.ciHigh).toBeGreaterThan(r.meanDiff);
   });
 
+  it('for a distance (lower is better) the smaller value wins; the difference is still B − A', () => {
+    // HD95 in mm: B is closer on units 1 and 3, A on unit 2, unit 4 ties.
+    const a = [5, 2, 8, 4];
+    const b = [3, 6, 1, 4];
+    const r = pairedComparison(a, b, { seed: 'd', better: 'lower' });
+    expect([r.winsA, r.winsB, r.ties]).toEqual([1, 2, 1]);
+    expect(r.meanDiff).toBeCloseTo((-2 + 4 - 7 + 0) / 4, 12);
+    const higher = pairedComparison(a, b, { seed: 'd' });
+    expect([higher.winsA, higher.winsB, higher.ties]).toEqual([2, 1, 1]);
+  });
+
   it('gives the identical interval for the same seed and a different one for another seed', () => {
     const { a, b } = sqrtData(40);
     const r1 = pairedComparison(a, b, { seed: 'boot-A' });
