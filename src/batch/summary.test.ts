@@ -7,6 +7,7 @@ import {
   figure2,
   PAIRED_COLUMNS,
   pairedSummary,
+  rowModels,
   scatter,
   SINGLE_RULE_SAM2_NOTE,
   summarize,
@@ -326,5 +327,21 @@ describe("the paper's tables and figures, computed by hand", () => {
       ['c1', 0.6, 0.9],
       ['c2', 0.5, 0.2],
     ]);
+  });
+});
+
+describe('rowModels', () => {
+  it('names both models and says "test fixture" when any row comes from one', () => {
+    const real = [
+      { ...OK, is_fixture: false, model_label: 'SAM ViT-B (int8)' },
+      { ...OK, ...SAM2, is_fixture: false, model_label: 'SAM 2.1 tiny' },
+    ];
+    const r = rowModels(real);
+    expect(r.fixture).toBe(false);
+    expect(r.caption).toBe('SAM: SAM ViT-B (int8) · SAM 2: SAM 2.1 tiny');
+    const mixed = rowModels([...real, { ...OK, ...SAM2, is_fixture: true, model_label: 'fixture' }]);
+    expect(mixed.fixture).toBe(true);
+    expect(mixed.sam2).toEqual(['SAM 2.1 tiny', 'fixture']);
+    expect(mixed.caption).toMatch(/^TEST FIXTURE models, not SAM/);
   });
 });

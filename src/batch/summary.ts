@@ -477,3 +477,32 @@ export function scatter(
   }
   return out;
 }
+
+/** Which models a set of rows came from, and whether any is a test fixture (every view and export says so). */
+export interface RowModels {
+  readonly sam: readonly string[];
+  readonly sam2: readonly string[];
+  readonly fixture: boolean;
+  /** One line for figure subtitles and table captions. */
+  readonly caption: string;
+}
+
+export function rowModels(rows: readonly ResultRow[]): RowModels {
+  const labels = { sam: new Set<string>(), sam2: new Set<string>() };
+  let fixture = false;
+  for (const r of rows) {
+    labels[r.model_slot].add(r.model_label);
+    if (r.is_fixture) fixture = true;
+  }
+  const sam = [...labels.sam].sort();
+  const sam2 = [...labels.sam2].sort();
+  const names = `SAM: ${sam.join(', ') || '—'} · SAM 2: ${sam2.join(', ') || '—'}`;
+  return {
+    sam,
+    sam2,
+    fixture,
+    caption: fixture
+      ? `TEST FIXTURE models, not SAM or SAM 2: these numbers check the pipeline, not the models (${names})`
+      : names,
+  };
+}

@@ -2,7 +2,7 @@ import { useCallback, useMemo, useRef } from 'react';
 import type { Layout, Trace } from 'plotly.js-basic-dist-min';
 import type { SelectionRule } from '../../core/models/selection';
 import type { ResultRow } from '../../batch/results';
-import { figure1, figure2, scatter, type ScatterPoint } from '../../batch/summary';
+import { figure1, figure2, rowModels, scatter, type RowModels, type ScatterPoint } from '../../batch/summary';
 import { Plot, type PlotHandle } from '../charts/Plot';
 import { useBatchActions } from '../context';
 
@@ -29,6 +29,14 @@ function Exports({ name, handle }: { name: string; handle: React.RefObject<PlotH
   );
 }
 
+/** A figure's title with its models underneath, in amber when they are test fixtures. */
+function titled(text: string, models: RowModels) {
+  return {
+    text: `${text}<br><sup>${models.caption}</sup>`,
+    ...(models.fixture ? { font: { color: '#b45309' } } : {}),
+  };
+}
+
 /** The paper's Figure 1 and Figure 2, and a per-unit scatter that opens a unit in the viewer. */
 export function Figures({ rows, rule }: { rows: readonly ResultRow[]; rule: SelectionRule }) {
   const actions = useBatchActions();
@@ -38,6 +46,9 @@ export function Figures({ rows, rule }: { rows: readonly ResultRow[]; rule: Sele
   const f1 = useMemo(() => figure1(rows, rule), [rows, rule]);
   const f2 = useMemo(() => figure2(rows, rule), [rows, rule]);
   const sc = useMemo(() => scatter(rows, rule), [rows, rule]);
+  // Every figure names its models, and a fixture run says so in the figure itself (and so in its PNG/SVG).
+  const models = useMemo(() => rowModels(rows), [rows]);
+
   const modalities = [...new Set(f1.map((b) => b.modality))].sort();
 
   const fig1 = useMemo(() => {
@@ -68,7 +79,7 @@ export function Figures({ rows, rule }: { rows: readonly ResultRow[]; rule: Sele
       }
     });
     const layout: Layout = {
-      title: { text: 'Figure 1 — mean Dice per structure (1 centre click), SAM vs SAM 2' },
+      title: titled('Figure 1 — mean Dice per structure (1 centre click), SAM vs SAM 2', models),
       barmode: 'group',
       grid: { rows: 1, columns: Math.max(1, modalities.length), pattern: 'independent' },
       annotations: modalities.map((m, i) => ({
@@ -83,7 +94,7 @@ export function Figures({ rows, rule }: { rows: readonly ResultRow[]; rule: Sele
       height: 420,
     };
     return { data, layout };
-  }, [f1, modalities]);
+  }, [f1, modalities, models]);
 
   const fig2 = useMemo(() => {
     const data: Trace[] = [];
@@ -108,13 +119,13 @@ export function Figures({ rows, rule }: { rows: readonly ResultRow[]; rule: Sele
       }
     }
     const layout: Layout = {
-      title: { text: 'Figure 2 — mean Dice vs positive clicks (95 % CI of the mean)' },
+      title: titled('Figure 2 — mean Dice vs positive clicks (95 % CI of the mean)', models),
       xaxis: { title: { text: 'positive clicks' }, dtick: 1 },
       yaxis: { range: [0, 1], title: { text: 'Dice' } },
       height: 380,
     };
     return { data, layout };
-  }, [f2]);
+  }, [f2, models]);
 
   const fig3 = useMemo(() => {
     const data: Trace[] = [
@@ -140,13 +151,13 @@ export function Figures({ rows, rule }: { rows: readonly ResultRow[]; rule: Sele
       },
     ];
     const layout: Layout = {
-      title: { text: 'Per unit: SAM vs SAM 2 Dice (1 centre click) — click a point to open it' },
+      title: titled('Per unit: SAM vs SAM 2 Dice (1 centre click) — click a point to open it', models),
       xaxis: { range: [0, 1], title: { text: 'SAM Dice' } },
       yaxis: { range: [0, 1], title: { text: 'SAM 2 Dice' } },
       height: 420,
     };
     return { data, layout };
-  }, [sc]);
+  }, [sc, models]);
 
   const onPoint = useCallback(
     (d: unknown) => {
