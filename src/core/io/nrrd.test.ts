@@ -336,3 +336,45 @@ describe('NRRD refusals', () => {
     );
   });
 });
+
+describe("3D Slicer's .seg.nrrd segment names", () => {
+  it('names label values from SegmentN_Name / SegmentN_LabelValue, not from a guessed table', () => {
+    // The header a Slicer 5 labelmap segmentation carries (slicer.readthedocs.io, .seg.nrrd format).
+    const header = [
+      'NRRD0004',
+      'type: unsigned char',
+      'dimension: 3',
+      'space: left-posterior-superior',
+      'sizes: 2 2 1',
+      'space directions: (1,0,0) (0,1,0) (0,0,1)',
+      'encoding: raw',
+      'space origin: (0,0,0)',
+      'Segment0_ID:=Segment_1',
+      'Segment0_LabelValue:=1',
+      'Segment0_Layer:=0',
+      'Segment0_Name:=liver',
+      'Segment1_ID:=Segment_2',
+      'Segment1_LabelValue:=2',
+      'Segment1_Layer:=0',
+      'Segment1_Name:=spine',
+      'Segmentation_MasterRepresentation:=Binary labelmap',
+      '',
+      '',
+    ].join('\n');
+    const bytes = new Uint8Array([...new TextEncoder().encode(header), 0, 1, 2, 2]);
+    const r = readNrrd([{ name: 'Segmentation.seg.nrrd', bytes }]);
+    expect([...(r.labelNames ?? [])]).toEqual([
+      [1, 'liver'],
+      [2, 'spine'],
+    ]);
+    expect([...r.volume.data]).toEqual([0, 1, 2, 2]);
+  });
+
+  it('a plain NRRD label map has no names of its own', () => {
+    const header = 'NRRD0004\ntype: uchar\ndimension: 3\nsizes: 2 1 1\nencoding: raw\n\n';
+    const r = readNrrd([
+      { name: 'labels.nrrd', bytes: new Uint8Array([...new TextEncoder().encode(header), 1, 2]) },
+    ]);
+    expect(r.labelNames).toBeUndefined();
+  });
+});

@@ -69,6 +69,8 @@ interface NrrdHeader {
   /** Byte offset just after the blank line that ends the header (the file length when there is none). */
   readonly dataStart: number;
   readonly endedByBlankLine: boolean;
+  /** `key:=value` pairs (Slicer keeps segment names there). */
+  readonly keyValues: ReadonlyMap<string, string>;
 }
 
 function fail(name: string, msg: string): AppError {
@@ -77,6 +79,7 @@ function fail(name: string, msg: string): AppError {
 
 function parseHeader(b: Uint8Array, name: string): NrrdHeader {
   const fields = new Map<string, string>();
+  const keyValues = new Map<string, string>();
   const limit = Math.min(b.length, 1 << 20);
   let pos = 0;
   let lineNo = 0;
@@ -89,15 +92,37 @@ function parseHeader(b: Uint8Array, name: string): NrrdHeader {
     pos = end + 1;
     lineNo++;
     if (lineNo === 1) continue; // the magic line
-    if (line === '') return { fields, dataStart: pos, endedByBlankLine: true };
+    if (line === '') return { fields, keyValues, dataStart: pos, endedByBlankLine: true };
     if (line.startsWith('#')) continue;
-    if (line.includes(':=')) continue; // key/value pairs carry no geometry
+    const kv = line.indexOf(':=');
+    if (kv >= 0) {
+      // key/value pairs carry no geometry; kept for the segment names of Slicer's .seg.nrrd
+      keyValues.set(line.slice(0, kv), line.slice(kv + 2));
+      continue;
+    }
     const at = line.indexOf(': ');
     if (at < 0)
       throw fail(name, `NRRD header line ${lineNo} ('${line.slice(0, 60)}') is not 'field: value'.`);
     fields.set(line.slice(0, at).trim().toLowerCase(), line.slice(at + 2).trim());
   }
-  return { fields, dataStart: b.length, endedByBlankLine: false };
+  return { fields, keyValues, dataStart: b.length, endedByBlankLine: false };
+}
+
+/**
+ * Segment names of a 3D Slicer segmentation (.seg.nrrd, slicer.readthedocs.io "Segmentation labelmap file
+ * format"): `SegmentN_Name` and `SegmentN_LabelValue` per segment, all in layer 0 of a 3D file (overlapping
+ * segments need a list dimension, which this reader refuses).
+ */
+function slicerSegmentNames(kv: ReadonlyMap<string, string>): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const [k, name] of kv) {
+    const m = /^Segment(\d+)_Name$/.exec(k);
+    if (!m || name.trim() === '') continue;
+    const value = Number(kv.get(`Segment${m[1] ?? ''}_LabelValue`));
+    const layer = Number(kv.get(`Segment${m[1] ?? ''}_Layer`) ?? 0);
+    if (Number.isInteger(value) && value > 0 && layer === 0 && !out.has(value)) out.set(value, name.trim());
+  }
+  return out;
 }
 
 function numbersOf(s: string | undefined): number[] {
@@ -391,7 +416,14 @@ export function readNrrd(files: readonly InputFile[], opts: ReadOptions = {}): R
     data,
     modality: opts.modality ?? 'OT',
   };
-  return { volume, format: 'nrrd', notes, is8bit: data instanceof Uint8Array };
+  const segmentNames = slicerSegmentNames(h.keyValues);
+  return {
+    volume,
+    format: 'nrrd',
+    notes,
+    is8bit: data instanceof Uint8Array,
+    ...(segmentNames.size ? { labelNames: segmentNames } : {}),
+  };
 }
 
 function narrow(v: Float64Array, type: SampleType): ScalarArray {

@@ -53,6 +53,26 @@ export function parseLabelsJson(text: string): Map<number, string> {
   } catch {
     return out;
   }
+  // dcmqi's segmentation meta JSON (QIICR/dcmqi doc/schemas/seg-schema.json): `segmentAttributes` is an
+  // array per label-map file of arrays of segments, each with `labelID` and `SegmentLabel` (else
+  // `SegmentDescription`, else the property type's `CodeMeaning`). The first file's entries win.
+  if (typeof j === 'object' && j !== null && 'segmentAttributes' in j && Array.isArray(j.segmentAttributes)) {
+    for (const seg of (j.segmentAttributes as unknown[]).flat()) {
+      if (typeof seg !== 'object' || seg === null) continue;
+      const a = seg as Record<string, unknown>;
+      const id = a['labelID'];
+      const type = a['SegmentedPropertyTypeCodeSequence'];
+      const meaning =
+        typeof type === 'object' && type !== null
+          ? (type as Record<string, unknown>)['CodeMeaning']
+          : undefined;
+      const name = [a['SegmentLabel'], a['SegmentDescription'], meaning].find(
+        (x): x is string => typeof x === 'string' && x.trim() !== '',
+      );
+      if (typeof id === 'number' && Number.isInteger(id) && id > 0 && name && !out.has(id)) out.set(id, name);
+    }
+    return out;
+  }
   const obj: unknown = typeof j === 'object' && j !== null && 'labels' in j ? j.labels : j;
   if (!obj || typeof obj !== 'object') return out;
   for (const [k, v] of Object.entries(obj)) {

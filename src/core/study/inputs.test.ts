@@ -73,6 +73,31 @@ describe('planInputs', () => {
     expect([...p.side.names]).toEqual([[1, 'liver']]);
   });
 
+  it("reads structure names from dcmqi's segmentation meta JSON (SegmentLabel, else the description)", () => {
+    // The shape of dcmqi's doc/schemas/seg-example.json: one inner array per label-map file.
+    const meta = JSON.stringify({
+      ContentCreatorName: 'Doe^John',
+      segmentAttributes: [
+        [
+          { labelID: 1, SegmentLabel: 'Liver', SegmentDescription: 'Liver Segmentation' },
+          {
+            labelID: 2,
+            SegmentDescription: 'Spine',
+            SegmentedPropertyTypeCodeSequence: { CodeMeaning: 'Vertebra' },
+          },
+          { labelID: 3, SegmentedPropertyTypeCodeSequence: { CodeValue: '80891009', CodeMeaning: 'Heart' } },
+        ],
+        [{ labelID: 1, SegmentLabel: 'second file, same id' }],
+      ],
+    });
+    const p = planInputs([file('m/seg.nrrd'), file('m/seg-meta.json', meta)], 'gt');
+    expect([...p.side.names]).toEqual([
+      [1, 'Liver'],
+      [2, 'Spine'],
+      [3, 'Heart'],
+    ]);
+  });
+
   it('side files never become the image or a mask', () => {
     const p = study(planInputs([file('pixel_size.csv', 'filename,pixel size(mm)\n'), file('a.png')], 'auto'));
     expect(p.imageName).toBe('a.png');
